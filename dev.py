@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""The two newcomer commands, with nothing installed beyond Python 3.11:
+
+    python3 dev.py run     # platform on http://127.0.0.1:8000 with demo data and demo logins
+    python3 dev.py test    # the test suite (extra arguments go to pytest)
+
+Both create .venv and install requirements.txt when missing or changed. Standard library only.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PYTHON = VENV / "bin" / "python"
+STAMP = VENV / ".requirements.sha256"
+REQUIREMENTS = ROOT / "requirements.txt"
+
+
+def say(message: str) -> None:
+    print(f"[dev] {message}", flush=True)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"[dev] Python 3.11 or newer is required (this is {sys.version.split()[0]})")
+    if not PYTHON.exists():
+        say(f"creating {VENV.name}/")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text().strip() != digest:
+        say("installing requirements.txt (first run, or it changed)")
+        subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        "-r", str(REQUIREMENTS)], check=True)
+        STAMP.write_text(digest)
+
+
+def manage(*args: str) -> None:
+    subprocess.run([str(PYTHON), str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
+
+
+def port_from_env() -> tuple[str, int]:
+    host = os.environ.get("HOST", "127.0.0.1").strip() or "127.0.0.1"
+    raw = os.environ.get("PORT", "8000").strip() or "8000"
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        sys.exit(f"[dev] PORT={raw!r} is not a port number (1-65535)")
+    return host, int(raw)
+
+
+def run() -> None:
+    host, port = port_from_env()
+    ensure_venv()
+    manage("migrate", "--noinput", "-v", "0")
+    manage("seed_demo")
+    base = f"http://{host}:{port}"
+    print(f"""
+  Namaskah is starting on {base}
+    dashboard   {base}/dashboard
+    admin       {base}/admin/          (staff login above)
+    API docs    {base}/api/docs
+    health      {base}/system/health
+  Stop with Ctrl-C.
+""", flush=True)
+    os.chdir(ROOT)
+    os.execv(str(PYTHON), [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"])
+
+
+def ensure_browser() -> None:
+    """Browser tests drive Debian's Chromium; install it when we can, else they skip with a reason."""
+    if shutil.which("chromium") or os.environ.get("SKIP_BROWSER_INSTALL"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say("chromium is not installed and cannot be installed here: browser tests will be skipped")
+        return
+    say("installing Debian's chromium for the browser tests")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    quiet = {"stdout": subprocess.DEVNULL, "env": env}
+    if subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], **quiet).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], **quiet)
+        if subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], **quiet).returncode != 0:
+            say("could not install chromium: browser tests will be skipped")
+
+
+def test(args: list[str]) -> None:
+    ensure_venv()
+    ensure_browser()
+    os.chdir(ROOT)
+    os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *args])
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+        sys.exit(__doc__)
+    if sys.argv[1] == "run":
+        run()
+    else:
+        test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Namaskah settings: one file, read from the environment, with embedded defaults.
+
+Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock provider. Production
+(DEBUG=false) refuses to start until the secrets, hosts, shared cache and provider are set. Every
+variable is documented in README.md and .env.example.
+"""
+import os
+from pathlib import Path
+
+from namaskah import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VERSION = "0.1.0"
+E = os.environ
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789"
+DEV_JWT_SECRET_KEY = "dev-only-insecure-jwt-signing-key-never-use-in-production-987654"
+
+try:
+    DEBUG = env.boolean(E, "DEBUG", True)
+
+    SECRET_KEY = env.get(E, "SECRET_KEY")
+    JWT_SECRET_KEY = env.get(E, "JWT_SECRET_KEY")
+    REDIS_URL = env.get(E, "REDIS_URL")
+    ALLOWED_HOSTS = env.csv(E, "ALLOWED_HOSTS", [])
+    PROVIDER = env.choice(E, "PROVIDER", None, ("mock", "textverified"))
+
+    if not DEBUG:
+        # Production: every one of these is a hard requirement, checked in a fixed order so the
+        # operator fixes them one line at a time.
+        for name, value in (("SECRET_KEY", SECRET_KEY), ("JWT_SECRET_KEY", JWT_SECRET_KEY)):
+            if value is None:
+                raise env.ConfigError(f"{name} must be set when DEBUG is off")
+            if len(value) < 32:
+                raise env.ConfigError(f"{name} must be at least 32 characters long (got {len(value)})")
+        if SECRET_KEY == JWT_SECRET_KEY:
+            raise env.ConfigError("JWT_SECRET_KEY must differ from SECRET_KEY")
+        if not ALLOWED_HOSTS:
+            raise env.ConfigError("ALLOWED_HOSTS must be set when DEBUG is off (comma-separated host names)")
+        if REDIS_URL is None:
+            raise env.ConfigError("REDIS_URL must be set when DEBUG is off (the circuit breaker and rate limits need a shared cache)")
+        if PROVIDER is None:
+            raise env.ConfigError("PROVIDER must be set when DEBUG is off (textverified, or mock for a demo)")
+    else:
+        SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+        JWT_SECRET_KEY = JWT_SECRET_KEY or DEV_JWT_SECRET_KEY
+        if SECRET_KEY == JWT_SECRET_KEY:
+            raise env.ConfigError("JWT_SECRET_KEY must differ from SECRET_KEY")
+        ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]", "testserver"]
+        PROVIDER = PROVIDER or "mock"
+
+    # --- Upstream provider -------------------------------------------------------------------
+    TEXTVERIFIED_API_KEY = env.get(E, "TEXTVERIFIED_API_KEY")
+    TEXTVERIFIED_EMAIL = env.get(E, "TEXTVERIFIED_EMAIL")
+    TEXTVERIFIED_BASE_URL = (env.get(E, "TEXTVERIFIED_BASE_URL") or "https://www.textverified.com").rstrip("/")
+    if PROVIDER == "textverified":
+        for name, value in (("TEXTVERIFIED_API_KEY", TEXTVERIFIED_API_KEY), ("TEXTVERIFIED_EMAIL", TEXTVERIFIED_EMAIL)):
+            if value is None:
+                raise env.ConfigError(f"{name} must be set when PROVIDER=textverified")
+    if not TEXTVERIFIED_BASE_URL.startswith(("http://", "https://")):
+        raise env.ConfigError(f"TEXTVERIFIED_BASE_URL={TEXTVERIFIED_BASE_URL!r} must start with http:// or https://")
+    TEXTVERIFIED_CONNECT_TIMEOUT = env.number(E, "TEXTVERIFIED_CONNECT_TIMEOUT", 5.0, minimum=0.1, maximum=60)
+    TEXTVERIFIED_READ_TIMEOUT = env.number(E, "TEXTVERIFIED_READ_TIMEOUT", 30.0, minimum=0.1, maximum=300)
+    TEXTVERIFIED_MAX_RETRIES = env.integer(E, "TEXTVERIFIED_MAX_RETRIES", 3, minimum=0, maximum=10)
+    TEXTVERIFIED_RETRY_AFTER_CAP = env.number(E, "TEXTVERIFIED_RETRY_AFTER_CAP", 5.0, minimum=0, maximum=60)
+
+    BREAKER_FAILURE_THRESHOLD = env.integer(E, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1, maximum=1000)
+    BREAKER_RECOVERY_TIMEOUT = env.integer(E, "BREAKER_RECOVERY_TIMEOUT", 60, minimum=1, maximum=3600)
+    PROVIDER_HEALTH_TTL = env.integer(E, "PROVIDER_HEALTH_TTL", 300, minimum=1, maximum=86400)
+
+    MOCK_SMS_DELAY = env.number(E, "MOCK_SMS_DELAY", 8.0, minimum=0, maximum=3600)
+    MOCK_VERIFICATION_LIFETIME = env.integer(E, "MOCK_VERIFICATION_LIFETIME", 900, minimum=10, maximum=86400)
+    MOCK_LATENCY = env.number(E, "MOCK_LATENCY", 0.0, minimum=0, maximum=60)
+    MOCK_FAILURE_RATE = env.number(E, "MOCK_FAILURE_RATE", 0.0, minimum=0, maximum=1)
+
+    # Reserved for Google sign-in; nothing reads them yet.
+    GOOGLE_CLIENT_ID = env.get(E, "GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = env.get(E, "GOOGLE_CLIENT_SECRET")
+
+    # --- Database ------------------------------------------------------------------------------
+    DATABASE_URL = env.get(E, "DATABASE_URL")
+    DB_POOL_MIN_SIZE = env.integer(E, "DB_POOL_MIN_SIZE", 2, minimum=0, maximum=100)
+    DB_POOL_MAX_SIZE = env.integer(E, "DB_POOL_MAX_SIZE", 10, minimum=1, maximum=500)
+    if DB_POOL_MIN_SIZE > DB_POOL_MAX_SIZE:
+        raise env.ConfigError(f"DB_POOL_MIN_SIZE={DB_POOL_MIN_SIZE} exceeds DB_POOL_MAX_SIZE={DB_POOL_MAX_SIZE}")
+    DB_POOL_TIMEOUT = env.number(E, "DB_POOL_TIMEOUT", 10.0, minimum=0.1, maximum=300)
+    if DATABASE_URL:
+        DATABASES = {"default": env.database(DATABASE_URL, pool_min=DB_POOL_MIN_SIZE, pool_max=DB_POOL_MAX_SIZE,
+                                             pool_timeout=DB_POOL_TIMEOUT)}
+    else:
+        DATABASES = {"default": env.sqlite(BASE_DIR / "db.sqlite3")}
+
+    # --- Cache ----------------------------------------------------------------------------------
+    if REDIS_URL:
+        CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": env.redis_url(REDIS_URL),
+                "KEY_PREFIX": env.get(E, "CACHE_KEY_PREFIX", "namaskah"),
+                # A Redis outage must cost milliseconds per request, not seconds: short socket
+                # timeouts and no client-side retries (the breaker lets calls through when the
+                # cache is down).
+                "OPTIONS": {
+                    "socket_connect_timeout": env.number(E, "REDIS_CONNECT_TIMEOUT", 0.25, minimum=0.01, maximum=30),
+                    "socket_timeout": env.number(E, "REDIS_SOCKET_TIMEOUT", 0.5, minimum=0.01, maximum=30),
+                    "retry_on_timeout": False,
+                    "health_check_interval": 30,
+                },
+            }
+        }
+    else:
+        CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "namaskah"}}
+
+    # --- HTTPS / proxy ---------------------------------------------------------------------------
+    BEHIND_PROXY = env.boolean(E, "BEHIND_PROXY", False)
+    TRUSTED_PROXY_COUNT = env.integer(E, "TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0, minimum=0, maximum=10)
+    SECURE_SSL_REDIRECT = env.boolean(E, "SECURE_SSL_REDIRECT", not DEBUG)
+    SECURE_HSTS_SECONDS = env.integer(E, "SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean(E, "SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+    SECURE_HSTS_PRELOAD = env.boolean(E, "SECURE_HSTS_PRELOAD", not DEBUG)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.boolean(E, "SECURE_COOKIES", not DEBUG)
+    CSRF_TRUSTED_ORIGINS = env.csv(E, "CSRF_TRUSTED_ORIGINS", [])
+    for origin in CSRF_TRUSTED_ORIGINS:
+        if not origin.startswith(("http://", "https://")):
+            raise env.ConfigError(f"CSRF_TRUSTED_ORIGINS entry {origin!r} must start with http:// or https://")
+
+    # --- Limits, logs, metrics ---------------------------------------------------------------------
+    RATELIMIT_ENABLE = env.boolean(E, "RATELIMIT_ENABLE", True)
+    RATE_PURCHASE = env.get(E, "RATE_PURCHASE", "20/m")
+    RATE_POLL = env.get(E, "RATE_POLL", "120/m")
+    RATE_LOGIN_IP = env.get(E, "RATE_LOGIN_IP", "30/m")
+    RATE_LOGIN_EMAIL = env.get(E, "RATE_LOGIN_EMAIL", "10/m")
+    RATE_REGISTER_IP = env.get(E, "RATE_REGISTER_IP", "10/h")
+    METRICS_TOKEN = env.get(E, "METRICS_TOKEN")
+    LOG_LEVEL = env.choice(E, "LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+    LOG_FORMAT = env.choice(E, "LOG_FORMAT", "text", ("text", "json"))
+except env.ConfigError as exc:
+    env.refuse(exc)
+
+if BEHIND_PROXY:
+    # The proxy terminates TLS and tells us so; only trust the header when we are behind one.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and the container health check probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^system/(health|live)$"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = 30 * 24 * 3600
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "accounts",
+    "verifications",
+    "providers",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "namaskah.urls"
+WSGI_APPLICATION = "namaskah.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/dashboard"
+LOGOUT_REDIRECT_URL = "/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "monitoring.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,195 @@
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+PRICE = {"max_digits": 12, "decimal_places": 2}
+
+
+class Capability(models.TextChoices):
+    SMS = "sms", "SMS"
+    VOICE = "voice", "Voice"
+
+
+class ProviderName(models.TextChoices):
+    TEXTVERIFIED = "textverified", "TextVerified"
+    MOCK = "mock", "Mock (development only)"
+
+
+class PricingTier(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    sms_price = models.DecimalField(**PRICE)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [models.CheckConstraint(condition=Q(sms_price__gt=0), name="tier_price_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (${self.sms_price})"
+
+
+class PricingSettings(models.Model):
+    """The single row of platform-wide price settings (the voice premium), edited by staff in admin."""
+
+    voice_premium = models.DecimalField(**PRICE, default=Decimal("0.30"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "pricing settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="pricing_settings_singleton"),
+            models.CheckConstraint(condition=Q(voice_premium__gte=0), name="voice_premium_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Voice premium ${self.voice_premium}"
+
+    @classmethod
+    def current(cls) -> "PricingSettings":
+        obj, _ = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class Service(models.Model):
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=128)
+    provider_service_name = models.CharField(max_length=128, help_text="The upstream's serviceName, e.g. 'whatsapp'")
+    tier = models.ForeignKey(PricingTier, on_delete=models.PROTECT, related_name="services")
+    enabled = models.BooleanField(default=True)
+    supports_sms = models.BooleanField(default=True)
+    supports_voice = models.BooleanField(default=True)
+    provider_cost_sms = models.DecimalField(**PRICE, null=True, blank=True)
+    provider_cost_voice = models.DecimalField(**PRICE, null=True, blank=True)
+    provider_cost_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(supports_sms=True) | Q(supports_voice=True), name="service_has_a_capability"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def supports(self, capability: str) -> bool:
+        return self.supports_voice if capability == Capability.VOICE else self.supports_sms
+
+
+class Country(models.Model):
+    code = models.CharField(max_length=2, unique=True, help_text="ISO 3166-1 alpha-2, upper case")
+    name = models.CharField(max_length=64)
+    dialling_code = models.CharField(max_length=8, help_text="e.g. +1")
+    enabled = models.BooleanField(default=True)
+    provider = models.CharField(max_length=32, choices=ProviderName.choices, default=ProviderName.TEXTVERIFIED)
+    order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "countries"
+        constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[A-Z]{2}$"), name="country_code_iso_alpha2")]
+
+    def __str__(self) -> str:
+        return f"{self.flag} {self.name}"
+
+    @property
+    def flag(self) -> str:
+        # Regional indicator symbols: the flag emoji is derived from the ISO code, never stored.
+        return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in self.code)
+
+
+class Verification(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="verifications")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="verifications")
+    country = models.ForeignKey(Country, on_delete=models.PROTECT, related_name="verifications")
+    capability = models.CharField(max_length=8, choices=Capability.choices)
+    provider = models.CharField(max_length=32, choices=ProviderName.choices)
+    provider_ref = models.CharField(max_length=128, blank=True, db_index=True)
+    phone_number = models.CharField(max_length=20, blank=True, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.CharField(max_length=255, blank=True)
+    price = models.DecimalField(**PRICE)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["status", "expires_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="verification_price_positive"),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                name="verification_idempotency_key_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}/{self.capability} {self.phone_number or '(no number)'} [{self.status}]"
+
+    @property
+    def refunded(self) -> bool:
+        return self.refunded_at is not None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != self.Status.PENDING
+
+
+class Message(models.Model):
+    verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="messages")
+    provider = models.CharField(max_length=32, choices=ProviderName.choices)
+    provider_message_id = models.CharField(max_length=128)
+    sender = models.CharField(max_length=64, blank=True)
+    text = models.TextField(blank=True)
+    code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField()
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_message_id"], name="message_unique_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SMS from {self.sender or '?'} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class VoiceCall(models.Model):
+    verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="calls")
+    provider = models.CharField(max_length=32, choices=ProviderName.choices)
+    provider_call_id = models.CharField(max_length=128)
+    caller = models.CharField(max_length=64, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+    recording_url = models.URLField(max_length=1024, blank=True)
+    transcription = models.TextField(blank=True)
+    code = models.CharField(max_length=16, blank=True)
+    received_at = models.DateTimeField()
+    stored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_call_id"], name="voicecall_unique_per_provider"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call from {self.caller or '?'} at {self.received_at:%Y-%m-%d %H:%M:%S}"
