@@ -1,0 +1,133 @@
+"""The provider interface the rest of the project uses, its small frozen results, and its two errors.
+
+`ProviderRejected`: the provider answered "no" (a business answer: unknown service, no numbers,
+not allowed in this state). It never trips the circuit breaker.
+`ProviderUnavailable`: we could not get an answer (timeout, connection error, 5xx, 429 after
+retries, circuit open). It counts towards the breaker and becomes a 503 with Retry-After.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str, *, code: str = "provider_error"):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ProviderRejected(ProviderError):
+    """The provider said no. Codes: unknown_service, no_numbers, insufficient_upstream_balance,
+    price_above_cap, too_many_unfinished, not_allowed, not_found, invalid_request."""
+
+
+class ProviderUnavailable(ProviderError):
+    """No usable answer from the provider; `retry_after` is a hint in seconds (or None)."""
+
+    def __init__(self, message: str, *, code: str = "provider_unavailable", retry_after: int | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class RentalState:
+    """Our normalised view of an upstream verification's state (unknown upstream states map to UNKNOWN)."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REPORTED = "reported"
+    REFUNDED = "refunded"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Rental:
+    """A number we rented: `reference` is the provider's id for it (TextVerified's reservation id)."""
+
+    reference: str
+    phone_number: str  # E.164, e.g. +15550100123
+    expires_at: datetime
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class RentalStatus:
+    reference: str
+    state: str  # a RentalState value
+    raw_state: str
+    can_cancel: bool
+    can_report: bool
+    expires_at: datetime | None
+    phone_number: str = ""
+
+
+@dataclass(frozen=True)
+class Sms:
+    id: str
+    sender: str
+    text: str
+    code: str | None
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class Call:
+    id: str
+    caller: str
+    received_at: datetime
+    duration: int | None = None
+    recording_url: str = ""
+    transcription: str = ""
+    code: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceOffer:
+    name: str  # the provider's service name
+    capability: str  # "sms" | "voice"
+    description: str = ""
+    cost: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    latency_ms: float | None
+    checked_at: datetime
+    detail: str = ""
+    breaker_state: str = "closed"
+
+
+@runtime_checkable
+class Provider(Protocol):
+    name: str
+
+    def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
+        """Buy a number. Never buys twice for one idempotency key; never pays more than max_price."""
+
+    def status(self, reference: str) -> RentalStatus: ...
+
+    def messages(self, reference: str) -> list[Sms]:
+        """SMS received by this rental only (by reference, never by phone number), oldest first."""
+
+    def calls(self, reference: str) -> list[Call]: ...
+
+    def cancel(self, reference: str) -> None:
+        """Cancel upstream. Raises ProviderRejected(code="not_allowed") when the provider refuses."""
+
+    def report(self, reference: str) -> None:
+        """Report a number that did not work. Raises ProviderRejected(code="not_allowed") when refused."""
+
+    def services(self) -> list[ServiceOffer]: ...
+
+    def quote(self, *, service: str, capability: str) -> Decimal: ...
+
+    def balance(self) -> Decimal: ...
+
+    def health(self) -> Health:
+        """A cheap probe, cached (PROVIDER_HEALTH_TTL) and refreshed by real traffic."""
