@@ -6,13 +6,17 @@ Callers that combine a money movement with other writes (a purchase) run inside 
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.models import ZERO, Account, LedgerEntry, User
+from accounts.models import ZERO, Account, ApiKey, LedgerEntry, User
 from accounts.money import parse_amount
 
 
@@ -111,3 +115,62 @@ def ledger_mismatches() -> list[tuple[Account, Decimal]]:
     """Accounts whose balance differs from the sum of their ledger entries, with that sum."""
     rows = Account.objects.select_related("user").annotate(ledger_sum=Sum("entries__amount")).order_by("pk")
     return [(a, a.ledger_sum or ZERO) for a in rows.iterator(chunk_size=2000) if (a.ledger_sum or ZERO) != a.balance]
+
+
+# --- registration and API keys ------------------------------------------------------------------
+
+def register(*, email: str, password: str) -> User:
+    """Create a customer with an empty account. Raises django ValidationError (weak password, taken email)."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    email = User.objects.normalize_email(email.strip()).lower()
+    validate_email(email)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationError({"email": ["An account with this email already exists."]})
+    validate_password(password, user=User(email=email))
+    try:
+        with transaction.atomic():
+            return User.objects.create_user(email, password)
+    except IntegrityError:
+        raise ValidationError({"email": ["An account with this email already exists."]}) from None
+
+
+API_KEY_PREFIX = "nmk"
+
+
+def create_api_key(*, user: User, name: str) -> tuple[ApiKey, str]:
+    """Return (key row, the full key). The full key is never stored and cannot be shown again."""
+
+    name = name.strip()[:64] or "API key"
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    full = f"{API_KEY_PREFIX}_{prefix}_{secret}"
+    row = ApiKey.objects.create(user=user, name=name, prefix=prefix, hashed_key=hashlib.sha256(full.encode()).hexdigest())
+    return row, full
+
+
+def revoke_api_key(*, user: User, key_id: int) -> ApiKey:
+    """Revoke one of the user's keys (idempotent). Raises ApiKey.DoesNotExist for another user's key."""
+    row = ApiKey.objects.get(pk=key_id, user=user)
+    ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    row.refresh_from_db()
+    return row
+
+
+def user_for_api_key(raw: str) -> User | None:
+    """The active user owning this full key, or None. Constant-time comparison of the hash."""
+
+    parts = raw.strip().split("_")
+    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+        return None
+    row = ApiKey.objects.select_related("user").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    if row is None or not row.user.is_active:
+        return None
+    if not hmac.compare_digest(row.hashed_key, hashlib.sha256(raw.strip().encode()).hexdigest()):
+        return None
+    now = timezone.now()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)  # coarse, to spare a write per request
+    return row.user

@@ -5,6 +5,7 @@ Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock pro
 variable is documented in README.md and .env.example.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from namaskah import env
@@ -67,6 +68,8 @@ try:
     BREAKER_FAILURE_THRESHOLD = env.integer(E, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1, maximum=1000)
     BREAKER_RECOVERY_TIMEOUT = env.integer(E, "BREAKER_RECOVERY_TIMEOUT", 60, minimum=1, maximum=3600)
     PROVIDER_HEALTH_TTL = env.integer(E, "PROVIDER_HEALTH_TTL", 300, minimum=1, maximum=86400)
+
+    MESSAGE_REFRESH_INTERVAL = env.number(E, "MESSAGE_REFRESH_INTERVAL", 3.0, minimum=0.5, maximum=60)
 
     MOCK_SMS_DELAY = env.number(E, "MOCK_SMS_DELAY", 8.0, minimum=0, maximum=3600)
     MOCK_VERIFICATION_LIFETIME = env.integer(E, "MOCK_VERIFICATION_LIFETIME", 900, minimum=10, maximum=86400)
@@ -232,4 +235,42 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.server": {"level": "WARNING"}},
+}
+
+REST_FRAMEWORK = {
+    # JWT first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "EXCEPTION_HANDLER": "namaskah.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SIMPLE_JWT = {
+    # Never SECRET_KEY (simplejwt's default): a leaked session key must not mint API tokens.
+    "SIGNING_KEY": JWT_SECRET_KEY,
+    "ALGORITHM": "HS256",
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=30),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Namaskah API",
+    "DESCRIPTION": "Rent a temporary US number, receive the verification code, pay only for codes that arrive. "
+    "Errors always have the shape {\"error\": {\"code\", \"message\"}}.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"VerificationStatusEnum": "verifications.models.Verification.Status"},
 }

@@ -1,0 +1,119 @@
+"""Sign-up, tokens, API keys and the account: the integrators' side of accounts."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import services
+from accounts.models import ApiKey, LedgerEntry
+from accounts.money import money_str
+from namaskah import ratelimit
+from namaskah.schema import ERRORS
+from verifications.api import Pagination
+
+
+class RegisterApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []  # sign-up needs no session, hence no CSRF token
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+        password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
+
+    @extend_schema(request=InputSerializer, responses={201: inline_serializer("Registered", {
+        "id": serializers.IntegerField(), "email": serializers.EmailField()}), **ERRORS},
+        summary="Create a customer account (then POST /auth/token)")
+    def post(self, request):
+        ratelimit.per_ip(request, group="register", rate=settings.RATE_REGISTER_IP)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.register(**serializer.validated_data)
+        return Response({"id": user.pk, "email": user.email}, status=201)
+
+
+class TokenApi(TokenObtainPairView):
+    """POST {email, password} → {access, refresh}; limited per client IP and per email."""
+
+    authentication_classes = []
+
+    def post(self, request, *args, **kwargs):
+        ratelimit.per_ip(request, group="login-ip", rate=settings.RATE_LOGIN_IP)
+        email = str(request.data.get("email", "")).strip().lower()
+        if email:
+            ratelimit.enforce(request, group="login-email", rate=settings.RATE_LOGIN_EMAIL, key=f"email:{email}")
+        return super().post(request, *args, **kwargs)
+
+
+class TokenRefreshApi(TokenRefreshView):
+    """POST {refresh} → {access, refresh}: the refresh token rotates and the old one is blacklisted."""
+
+    authentication_classes = []
+
+
+class AccountApi(APIView):
+    @extend_schema(responses={200: inline_serializer("Account", {
+        "email": serializers.EmailField(), "balance": serializers.DecimalField(max_digits=12, decimal_places=2)}),
+        **ERRORS}, summary="Your email and balance (USD)")
+    def get(self, request):
+        return Response({"email": request.user.email, "balance": money_str(request.user.account.balance)})
+
+
+class LedgerEntryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    balance_after = serializers.DecimalField(max_digits=12, decimal_places=2)
+    verification = serializers.UUIDField(source="verification_id", allow_null=True)
+    memo = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class TransactionsApi(APIView):
+    @extend_schema(responses={200: LedgerEntryOut(many=True), **ERRORS}, summary="Your ledger, newest first")
+    def get(self, request):
+        rows = LedgerEntry.objects.filter(account__user=request.user).order_by("-created_at", "-id")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(LedgerEntryOut(page, many=True).data)
+
+
+class ApiKeyOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeysApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=64)
+
+    @extend_schema(responses={200: ApiKeyOut(many=True), **ERRORS}, summary="Your API keys (never the keys themselves)")
+    def get(self, request):
+        return Response(ApiKeyOut(ApiKey.objects.filter(user=request.user), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: inline_serializer("NewApiKey", {
+        "id": serializers.IntegerField(), "name": serializers.CharField(), "prefix": serializers.CharField(),
+        "key": serializers.CharField(help_text="Shown once: store it now")}), **ERRORS},
+        summary="Create an API key; the key is shown once")
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        row, key = services.create_api_key(user=request.user, name=serializer.validated_data["name"])
+        return Response({"id": row.pk, "name": row.name, "prefix": row.prefix, "key": key}, status=201)
+
+
+class ApiKeyDetailApi(APIView):
+    @extend_schema(request=None, responses={200: ApiKeyOut, **ERRORS}, summary="Revoke an API key")
+    def delete(self, request, pk: int):
+        get_object_or_404(ApiKey, pk=pk, user=request.user)
+        return Response(ApiKeyOut(services.revoke_api_key(user=request.user, key_id=pk)).data)

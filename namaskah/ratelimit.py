@@ -1,0 +1,56 @@
+"""Rate limits on the shared cache, checked inside views after authentication.
+
+Why not django-ratelimit's decorator: around a DRF view it runs before DRF authenticates, so a
+"per user" limit silently becomes "per IP". Outage behaviour (decided): if the cache is down,
+limits fail open — the site keeps serving, the outage shows in /system/health — rather than
+turning every request into a 500.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django_ratelimit.core import get_usage
+
+log = logging.getLogger(__name__)
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after: int):
+        super().__init__("Too many requests; slow down")
+        self.retry_after = max(1, int(retry_after))
+
+
+def client_ip(request) -> str:
+    """The client address: REMOTE_ADDR, or the X-Forwarded-For entry our own trusted proxy wrote.
+
+    A raw X-Forwarded-For is never trusted: anyone can send one. With N trusted proxies, the
+    N-th entry from the right is the one the outermost trusted proxy saw.
+    """
+    remote = request.META.get("REMOTE_ADDR", "") or "unknown"
+    hops = settings.TRUSTED_PROXY_COUNT
+    if not hops:
+        return remote
+    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    return chain[-hops] if len(chain) >= hops else remote
+
+
+def enforce(request, *, group: str, rate: str, key: str) -> None:
+    """Count one hit for `key` in `group`; raise RateLimited when over `rate` (e.g. "20/m")."""
+    if not settings.RATELIMIT_ENABLE:
+        return
+    try:
+        usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=True)
+    except Exception:
+        log.warning("rate limit store unavailable; failing open for %s", group)
+        return
+    if usage and usage["should_limit"]:
+        raise RateLimited(usage.get("time_left") or 1)
+
+
+def per_user(request, *, group: str, rate: str) -> None:
+    enforce(request, group=group, rate=rate, key=f"user:{request.user.pk}")
+
+
+def per_ip(request, *, group: str, rate: str) -> None:
+    enforce(request, group=group, rate=rate, key=f"ip:{client_ip(request)}")

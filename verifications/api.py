@@ -1,0 +1,235 @@
+"""The integrators' API for verifications and the catalogue. Views: validate → service → Response."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.money import money_str
+from namaskah import ratelimit
+from namaskah.schema import ERRORS
+from verifications import selectors, services
+from verifications.errors import WrongState
+from verifications.models import Capability, Country, Service, Verification
+
+
+class Pagination(PageNumberPagination):
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class VerificationOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    service = serializers.CharField(source="service.slug")
+    country = serializers.CharField(source="country.code")
+    capability = serializers.CharField()
+    phone_number = serializers.CharField()
+    status = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refunded = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CatalogueChoice(serializers.SlugRelatedField):
+    def to_internal_value(self, data):
+        return super().to_internal_value(str(data).strip().upper() if self.slug_field == "code" else str(data).strip().lower())
+
+
+def own_verification(request, pk) -> Verification:
+    # Scoped to the caller: another user's verification is a 404, indistinguishable from none.
+    return get_object_or_404(Verification.objects.select_related("service", "country"), pk=pk, user=request.user)
+
+
+def money_result(verification: Verification) -> dict:
+    refunded = services.refunded_amount(verification)
+    verification.user.account.refresh_from_db()
+    return {"id": str(verification.pk), "status": verification.status,
+            "refunded": money_str(refunded) if refunded else None,
+            "balance": money_str(verification.user.account.balance)}
+
+
+SETTLE_OUT = inline_serializer("SettleResult", {
+    "id": serializers.UUIDField(), "status": serializers.CharField(),
+    "refunded": serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True),
+    "balance": serializers.DecimalField(max_digits=12, decimal_places=2),
+})
+
+
+class CreateVerificationApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        service = CatalogueChoice(slug_field="slug", queryset=Service.objects.select_related("tier"))
+        country = CatalogueChoice(slug_field="code", queryset=Country.objects.all())
+        capability = serializers.ChoiceField(choices=Capability.choices)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: VerificationOut, 200: VerificationOut, **ERRORS},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description=(
+            "Optional. The same key and body within 24 h returns the first response and buys nothing; "
+            "the same key with another body answers 422."))],
+        summary="Buy a number for a service; the price is charged now and refunded if no code arrives",
+    )
+    def post(self, request):
+        ratelimit.per_user(request, group="purchase", rate=settings.RATE_PURCHASE)
+        data = self._validated(request)
+        key = (request.headers.get("Idempotency-Key") or "").strip() or None
+        verification, created = services.purchase(user=request.user, idempotency_key=key, **data)
+        return Response(VerificationOut(verification).data, status=201 if created else 200)
+
+    def _validated(self, request) -> dict:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key.strip()) <= 255:
+            raise serializers.ValidationError({"Idempotency-Key": ["Must be 1 to 255 characters."]})
+        return serializer.validated_data
+
+
+class VerificationListApi(APIView):
+    @extend_schema(responses={200: VerificationOut(many=True), **ERRORS}, parameters=[
+        OpenApiParameter("status", str, enum=Verification.Status.values), OpenApiParameter("service", str),
+        OpenApiParameter("page", int), OpenApiParameter("page_size", int)], summary="Your verifications, newest first")
+    def get(self, request):
+        rows = selectors.verifications_for(user=request.user, status=request.query_params.get("status"),
+                                           service=request.query_params.get("service"))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(VerificationOut(page, many=True).data)
+
+
+class VerificationDetailApi(APIView):
+    @extend_schema(responses={200: VerificationOut, **ERRORS}, summary="One verification (refreshed from the provider)")
+    def get(self, request, pk):
+        verification = services.refresh(verification=own_verification(request, pk))
+        return Response(VerificationOut(verification).data)
+
+    @extend_schema(responses={200: SETTLE_OUT, **ERRORS}, summary="Cancel a pending verification and refund it")
+    def delete(self, request, pk):
+        verification = services.cancel(verification=own_verification(request, pk))
+        return Response(money_result(verification))
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = serializers.CharField()
+    text = serializers.CharField()
+    code = serializers.CharField(allow_null=True)
+    received_at = serializers.DateTimeField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["code"] = data["code"] or None
+        return data
+
+
+class CallOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    caller = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    duration = serializers.IntegerField(allow_null=True)
+    recording_url = serializers.CharField()
+    transcription = serializers.CharField()
+    code = serializers.CharField(allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["code"] = data["code"] or None
+        return data
+
+
+class MessagesApi(APIView):
+    @extend_schema(responses={200: inline_serializer("Messages", {
+        "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
+        "expires_at": serializers.DateTimeField(allow_null=True), "messages": MessageOut(many=True)}), **ERRORS},
+        parameters=[OpenApiParameter("refresh", bool, description="Check the provider now (at most once a second)")],
+        summary="SMS received so far; the latest code")
+    def get(self, request, pk):
+        ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
+        verification = own_verification(request, pk)
+        services.refresh(verification=verification, force=request.query_params.get("refresh") in ("1", "true"))
+        return Response({"status": verification.status, "code": services.latest_code(verification),
+                         "expires_at": verification.expires_at,
+                         "messages": MessageOut(verification.messages.all(), many=True).data})
+
+
+class VoiceApi(APIView):
+    @extend_schema(responses={200: inline_serializer("VoiceCalls", {
+        "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
+        "calls": CallOut(many=True)}), **ERRORS}, summary="Calls received by a voice verification")
+    def get(self, request, pk):
+        ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
+        verification = own_verification(request, pk)
+        if verification.capability != Capability.VOICE:
+            raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
+        services.refresh(verification=verification, force=request.query_params.get("refresh") in ("1", "true"))
+        return Response({"status": verification.status, "code": services.latest_code(verification),
+                         "calls": CallOut(verification.calls.all(), many=True).data})
+
+
+class ReportApi(APIView):
+    @extend_schema(request=None, responses={200: SETTLE_OUT, **ERRORS},
+                   summary="Report a number that did not work: reported upstream and refunded")
+    def post(self, request, pk):
+        verification = services.report(verification=own_verification(request, pk))
+        return Response(money_result(verification))
+
+
+class ServiceOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    tier = serializers.CharField(source="tier.name")
+    capabilities = serializers.ListField(child=serializers.CharField())
+    prices = inline_serializer("ServicePrices", {
+        "sms": serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True),
+        "voice": serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)})
+
+
+class ServicesApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ServiceOut(many=True)}, summary="The catalogue: services with tier and prices")
+    def get(self, request):
+        return Response(selectors.service_catalogue())
+
+
+class CountriesApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: inline_serializer("CountryOut", {
+        "code": serializers.CharField(), "name": serializers.CharField(), "dialling_code": serializers.CharField(),
+        "flag": serializers.CharField(), "provider": serializers.CharField(), "available": serializers.BooleanField(),
+        "simulated": serializers.BooleanField()}, many=True)},
+        summary="Enabled countries; `simulated` ones are served by the development mock, not real numbers")
+    def get(self, request):
+        return Response(selectors.country_catalogue())
+
+
+class QuoteApi(APIView):
+    permission_classes = [AllowAny]
+
+    class InputSerializer(CreateVerificationApi.InputSerializer):
+        pass
+
+    @extend_schema(parameters=[OpenApiParameter("service", str, required=True),
+                               OpenApiParameter("country", str, required=True),
+                               OpenApiParameter("capability", str, required=True, enum=Capability.values)],
+                   responses={200: inline_serializer("Quote", {
+                       "service": serializers.CharField(), "country": serializers.CharField(),
+                       "capability": serializers.CharField(), "currency": serializers.CharField(),
+                       "price": serializers.DecimalField(max_digits=12, decimal_places=2)}), **ERRORS},
+                   summary="The price a purchase would charge")
+    def get(self, request):
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.check_available(service=data["service"], country=data["country"], capability=data["capability"])
+        amount = selectors.price(**data)
+        return Response({"service": data["service"].slug, "country": data["country"].code,
+                         "capability": data["capability"], "currency": "USD", "price": money_str(amount)})

@@ -1,0 +1,35 @@
+"""Domain errors of the verification lifecycle; namaskah/api.py maps each to one HTTP status."""
+
+
+class VerificationError(Exception):
+    code = "verification_error"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class NotAvailable(VerificationError):
+    """The service, capability or country cannot be bought right now (disabled or unsupported)."""
+
+    code = "service_not_available"
+
+
+class WrongState(VerificationError):
+    """The verification is not in a state that allows this action (409)."""
+
+    code = "wrong_state"
+
+
+class IdempotencyKeyReused(VerificationError):
+    """The same Idempotency-Key was sent with a different body (422)."""
+
+    code = "idempotency_key_reused"
+
+
+class IdempotencyInProgress(VerificationError):
+    """The first request with this key is still buying the number (409): retry shortly."""
+
+    code = "idempotency_in_progress"

@@ -1,0 +1,321 @@
+"""The verification lifecycle: purchase, messages, voice, cancel, report, expire.
+
+Every interface (API, dashboard, admin, commands) calls these functions. Money rules:
+- the charge and the pending Verification are written in one transaction under the account lock;
+- the provider is called outside any transaction, with no database connection held;
+- every refund follows a conditional status update (`filter(status=PENDING).update(...)` → 1 row
+  or somebody else won), and the ledger's unique constraint backs it up: one refund, ever.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accounts import services as accounts
+from accounts.models import User
+from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
+from providers.registry import for_country, get_provider
+from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
+from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
+from verifications.selectors import price
+
+log = logging.getLogger(__name__)
+Status = Verification.Status
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# SMS stamped this long before the purchase cannot be ours: a recycled number's old traffic.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def release_db_connection() -> None:
+    """Hand the pooled connection back before a slow upstream call.
+
+    Holding it across a 300 ms upstream call starves the pool (measured: ~300 → ~20 requests/s).
+    Only with a pool and outside a transaction: closing inside one would abort it.
+    """
+    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.connection is not None:
+        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            connection.close()
+
+
+def fingerprint(*, service: str, country: str, capability: str) -> str:
+    body = json.dumps({"service": service, "country": country, "capability": capability}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+# --- purchase ---------------------------------------------------------------------------------
+
+def purchase(*, user: User, service: Service, country: Country, capability: str,
+             idempotency_key: str | None = None) -> tuple[Verification, bool]:
+    """Charge, rent a number, and return (verification, created).
+
+    Raises NotAvailable, accounts.services.InsufficientBalance, IdempotencyKeyReused,
+    IdempotencyInProgress, ProviderRejected / ProviderUnavailable (the charge already refunded).
+    """
+    provider = check_available(service=service, country=country, capability=capability)
+    amount = price(service=service, country=country, capability=capability)
+    request_fp = fingerprint(service=service.slug, country=country.code, capability=capability)
+
+    if idempotency_key:
+        replay = _replay(user=user, key=idempotency_key, request_fp=request_fp)
+        if replay:
+            return replay, False
+    try:
+        with transaction.atomic():
+            account = accounts.lock_account(user=user)
+            # Re-checked under the account lock: concurrent requests with one key serialise here.
+            if idempotency_key:
+                replay = _replay(user=user, key=idempotency_key, request_fp=request_fp)
+                if replay:
+                    return replay, False
+            if account.balance < amount:
+                raise accounts.InsufficientBalance(balance=account.balance, required=amount)
+            verification = Verification.objects.create(
+                user=user, service=service, country=country, capability=capability, provider=provider.name,
+                price=amount, idempotency_key=idempotency_key or None, request_fingerprint=request_fp,
+            )
+            accounts.charge_locked(account=account, verification=verification, amount=amount)
+    except IntegrityError:
+        # The key's unique constraint caught a concurrent twin that SQLite let past the lock check.
+        replay = _replay(user=user, key=idempotency_key, request_fp=request_fp) if idempotency_key else None
+        if replay:
+            return replay, False
+        raise
+
+    release_db_connection()
+    try:
+        rental = provider.rent(service=service.provider_service_name, capability=capability, max_price=amount,
+                               idempotency_key=str(verification.pk))
+    except ProviderError as exc:
+        _fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
+        raise
+    except Exception:
+        _fail_and_refund(verification, reason="internal error while renting the number")
+        raise
+    _store_rental(verification, rental, provider)
+    return verification, True
+
+
+def check_available(*, service: Service, country: Country, capability: str):
+    """The provider that would serve this purchase. Raises NotAvailable, or ProviderUnavailable for a
+    country that no real provider serves in production."""
+    if not service.enabled or not country.enabled:
+        raise NotAvailable(f"{service.name} in {country.name} is not available right now")
+    if not service.supports(capability):
+        raise NotAvailable(f"{service.name} does not offer {Capability(capability).label} verification")
+    return for_country(country)
+
+
+def _replay(*, user: User, key: str, request_fp: str) -> Verification | None:
+    existing = Verification.objects.filter(user=user, idempotency_key=key).select_related("service", "country").first()
+    if existing is None:
+        return None
+    if existing.created_at < timezone.now() - IDEMPOTENCY_WINDOW:
+        # Keys are remembered for 24 h; after that the key is free for a new purchase.
+        Verification.objects.filter(pk=existing.pk).update(idempotency_key=None)
+        return None
+    if existing.request_fingerprint != request_fp:
+        raise IdempotencyKeyReused("This Idempotency-Key was already used with a different request body")
+    if existing.status == Status.PENDING and not existing.phone_number:
+        raise IdempotencyInProgress("The first request with this Idempotency-Key is still being processed")
+    return existing
+
+
+def _store_rental(verification: Verification, rental: Rental, provider) -> None:
+    try:
+        stored = Verification.objects.filter(pk=verification.pk, status=Status.PENDING, provider_ref="").update(
+            provider_ref=rental.reference, phone_number=rental.phone_number, expires_at=rental.expires_at,
+        )
+    except Exception:
+        _cancel_upstream_quietly(provider, rental.reference)
+        _fail_and_refund(verification, reason="could not store the rented number")
+        raise
+    if not stored:
+        # Settled meanwhile (e.g. reconcile failed it): nobody will use this number, give it back.
+        _cancel_upstream_quietly(provider, rental.reference)
+        verification.refresh_from_db()
+        return
+    verification.provider_ref = rental.reference
+    verification.phone_number = rental.phone_number
+    verification.expires_at = rental.expires_at
+
+
+def _cancel_upstream_quietly(provider, reference: str) -> None:
+    try:
+        provider.cancel(reference)
+    except ProviderError as exc:
+        log.warning("could not cancel orphaned rental %s upstream: %s", reference, exc.code)
+
+
+def _fail_and_refund(verification: Verification, *, reason: str) -> None:
+    with transaction.atomic():
+        if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
+            status=Status.FAILED, status_reason=reason
+        ):
+            accounts.refund_verification(verification=verification, memo="purchase failed")
+    verification.refresh_from_db()
+
+
+# --- messages and calls --------------------------------------------------------------------------
+
+def refresh(*, verification: Verification, force: bool = False) -> Verification:
+    """Bring a verification up to date: fetch new SMS/calls (at most once per interval across all
+    workers), complete it on the first code, expire and refund it when its time is up."""
+    if _should_poll(verification, force=force):
+        _fetch_from_provider(verification)
+    if verification.status == Status.PENDING and verification.expires_at and timezone.now() >= verification.expires_at:
+        expire(verification=verification)
+    return verification
+
+
+def _should_poll(verification: Verification, *, force: bool) -> bool:
+    if not verification.provider_ref or verification.status not in (Status.PENDING, Status.COMPLETED):
+        return False
+    # Completed verifications still receive SMS until expiry (a second code is normal).
+    if verification.status == Status.COMPLETED and verification.expires_at and timezone.now() >= verification.expires_at:
+        return False
+    interval = settings.MESSAGE_REFRESH_INTERVAL
+    try:
+        # One poll per interval per verification across every worker: a thousand clients polling
+        # one verification cost the upstream one call per interval.
+        if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
+            return cache.add(f"poll-now:{verification.pk}", 1, timeout=1)
+        return cache.add(f"poll:{verification.pk}", 1, timeout=interval)
+    except Exception:
+        log.warning("cache unavailable for the poll lock; polling anyway")
+        return True
+
+
+def _fetch_from_provider(verification: Verification) -> None:
+    provider = get_provider(verification.provider)
+    release_db_connection()
+    try:
+        if verification.capability == Capability.VOICE:
+            items = provider.calls(verification.provider_ref)
+        else:
+            items = provider.messages(verification.provider_ref)
+    except ProviderError as exc:
+        # Polls are served from our database when the upstream is down; nothing is lost.
+        log.info("poll of %s failed upstream: %s", verification.pk, exc.code)
+        return
+    not_before = verification.created_at - CLOCK_SKEW
+    items = [i for i in items if i.received_at >= not_before]
+    if verification.capability == Capability.VOICE:
+        VoiceCall.objects.bulk_create([
+            VoiceCall(verification=verification, provider=verification.provider, provider_call_id=c.id,
+                      caller=c.caller[:64], duration=c.duration, recording_url=c.recording_url[:1024],
+                      transcription=c.transcription, code=(c.code or "")[:16], received_at=c.received_at)
+            for c in items
+        ], ignore_conflicts=True)
+    else:
+        Message.objects.bulk_create([
+            Message(verification=verification, provider=verification.provider, provider_message_id=m.id,
+                    sender=m.sender[:64], text=m.text, code=(m.code or "")[:16], received_at=m.received_at)
+            for m in items
+        ], ignore_conflicts=True)
+    first = next((i for i in sorted(items, key=lambda i: i.received_at) if i.code), None)
+    if first is not None and verification.status == Status.PENDING:
+        now = timezone.now()
+        if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
+            status=Status.COMPLETED, completed_at=now
+        ):
+            verification.status, verification.completed_at = Status.COMPLETED, now
+
+
+def latest_code(verification: Verification) -> str | None:
+    model = VoiceCall if verification.capability == Capability.VOICE else Message
+    row = model.objects.filter(verification=verification).exclude(code="").order_by("-received_at", "-id").first()
+    return row.code if row else None
+
+
+def has_code(verification: Verification) -> bool:
+    model = VoiceCall if verification.capability == Capability.VOICE else Message
+    return model.objects.filter(verification=verification).exclude(code="").exists()
+
+
+# --- cancel, report, expire ------------------------------------------------------------------------
+
+def cancel(*, verification: Verification) -> Verification:
+    """Cancel a pending verification without a code and refund it once.
+
+    Raises WrongState (not pending, code received, provider refused), ProviderUnavailable.
+    """
+    refresh(verification=verification)
+    _check_settleable(verification, action="cancelled")
+    provider = get_provider(verification.provider)
+    release_db_connection()
+    try:
+        provider.cancel(verification.provider_ref)
+    except ProviderRejected as exc:
+        raise WrongState(f"The provider refused to cancel: {exc.message}", code="cannot_cancel") from exc
+    return _settle(verification, status=Status.CANCELLED, reason="cancelled by customer", memo="cancelled")
+
+
+def report(*, verification: Verification) -> Verification:
+    """Report a number that did not work: report upstream, then refund once. Raises like cancel()."""
+    refresh(verification=verification)
+    _check_settleable(verification, action="reported")
+    provider = get_provider(verification.provider)
+    release_db_connection()
+    try:
+        provider.report(verification.provider_ref)
+    except ProviderRejected as exc:
+        raise WrongState(f"The provider refused the report: {exc.message}", code="cannot_report") from exc
+    return _settle(verification, status=Status.FAILED, reason="number reported as not working", memo="reported")
+
+
+def expire(*, verification: Verification) -> bool:
+    """Expire a pending verification whose time is up without a code, refunding it. True if it did."""
+    if verification.expires_at is None or timezone.now() < verification.expires_at:
+        return False
+    if has_code(verification):
+        return False
+    before = verification.status
+    _settle(verification, status=Status.EXPIRED, reason="no code before expiry", memo="expired without a code",
+            strict=False)
+    return before == Status.PENDING and verification.status == Status.EXPIRED
+
+
+def expire_due(*, limit: int = 500) -> int:
+    """Expire every pending verification past its expiry (for cron). Returns how many were expired."""
+    due = Verification.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now()).order_by("expires_at")
+    expired = 0
+    for verification in due[:limit]:
+        refresh(verification=verification, force=True)
+        expired += verification.status == Status.EXPIRED
+    return expired
+
+
+def _check_settleable(verification: Verification, *, action: str) -> None:
+    if verification.status != Status.PENDING:
+        raise WrongState(f"This verification is {verification.status} and cannot be {action}")
+    if has_code(verification):
+        raise WrongState(f"A code has arrived: the verification cannot be {action}", code="code_received")
+    if not verification.provider_ref:
+        raise WrongState("The number is still being rented; try again in a moment", code="purchase_in_progress")
+
+
+def _settle(verification: Verification, *, status: str, reason: str, memo: str, strict: bool = True) -> Verification:
+    with transaction.atomic():
+        won = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
+            status=status, status_reason=reason
+        )
+        if won:
+            accounts.refund_verification(verification=verification, memo=memo)
+    verification.refresh_from_db()
+    if not won and strict:
+        raise WrongState(f"This verification is already {verification.status}")
+    return verification
+
+
+def refunded_amount(verification: Verification):
+    from accounts.models import LedgerEntry
+
+    entry = LedgerEntry.objects.filter(verification=verification, kind=LedgerEntry.Kind.REFUND).first()
+    return entry.amount if entry else None
