@@ -1,0 +1,288 @@
+"""Back-office for the catalogue (tiers, voice premium, services, countries) and verifications.
+
+Prices shown here come from verifications.selectors.price, the function the purchase charges with.
+Verifications are read-only: their state changes through services, and money goes back only through
+the refund action, which calls accounts.services.refund_verification.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count
+from django.utils.html import format_html
+
+from accounts import services as accounts
+from accounts.admin import MOVE_MONEY_PERMISSION, LedgerEntryInline, ReadOnlyMixin
+from verifications import selectors
+from verifications.models import (
+    Capability, Country, Message, PricingSettings, PricingTier, ProviderName, Service, Verification, VoiceCall,
+)
+
+WARN = "color:#ba2121;font-weight:bold"
+
+
+class PriceBook:
+    """Customer prices for many services with one selector call per (tier, capability), not one per row.
+
+    The price depends only on the tier and the capability today (see selectors.price); if it ever
+    depends on the service itself, key the memo on the service instead.
+    """
+
+    def __init__(self):
+        self._memo: dict[tuple[int, str], Decimal] = {}
+
+    def price(self, service: Service, capability: str) -> Decimal | None:
+        if not service.supports(capability):
+            return None
+        key = (service.tier_id, capability)
+        if key not in self._memo:
+            # The list has no country; the price does not vary by country yet.
+            self._memo[key] = selectors.price(service=service, country=None, capability=capability)
+        return self._memo[key]
+
+    def pricing(self, service: Service) -> dict[str, tuple[Decimal | None, Decimal | None, Decimal | None]]:
+        """{capability: (price, provider cost, margin)}; None where not sold or cost unknown."""
+        result = {}
+        for capability, cost in ((Capability.SMS, service.provider_cost_sms), (Capability.VOICE, service.provider_cost_voice)):
+            price = self.price(service, capability)
+            margin = price - cost if price is not None and cost is not None else None
+            result[capability] = (price, cost if price is not None else None, margin)
+        return result
+
+
+def margin_ok(pricing) -> bool | None:
+    """False when a sold capability costs us as much as we charge, None when a cost is unknown."""
+    margins = [margin for price, _, margin in pricing.values() if price is not None]
+    if any(m is not None and m <= 0 for m in margins):
+        return False
+    if any(m is None for m in margins):
+        return None
+    return True
+
+
+@admin.register(PricingTier)
+class PricingTierAdmin(admin.ModelAdmin):
+    list_display = ("name", "sms_price", "order", "service_count")
+    list_editable = ("order",)
+    ordering = ("order", "name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(service_count=Count("services"))
+
+    @admin.display(description="services", ordering="service_count")
+    def service_count(self, obj):
+        return obj.service_count
+
+
+@admin.register(PricingSettings)
+class PricingSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "voice_premium", "updated_at")
+    fields = ("voice_premium", "updated_at")
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not PricingSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1  # the singleton row; the database refuses any other id
+        super().save_model(request, obj, form, change)
+
+
+class MarginFilter(admin.SimpleListFilter):
+    title = "margin"
+    parameter_name = "margin"
+
+    def lookups(self, request, model_admin):
+        return [("negative", "negative or zero"), ("unknown", "provider cost unknown"), ("positive", "positive")]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return None
+        wanted = {"negative": False, "unknown": None, "positive": True}.get(self.value(), "")
+        # Computed in Python through the pricing function so the filter can never disagree with
+        # the prices shown; the catalogue is a few hundred rows at most.
+        book = PriceBook()
+        pks = [s.pk for s in queryset.select_related("tier") if margin_ok(book.pricing(s)) is wanted]
+        return queryset.filter(pk__in=pks)
+
+
+class ServiceChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        book = PriceBook()
+        for service in self.result_list:  # the page's queryset caches these very objects for rendering
+            service.pricing = book.pricing(service)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "tier", "enabled", "sms_price", "sms_cost", "sms_margin",
+                    "voice_price", "voice_cost", "voice_margin", "margin_ok")
+    list_select_related = ("tier",)
+    list_filter = ("tier", "enabled", MarginFilter, "supports_sms", "supports_voice")
+    search_fields = ("name", "slug", "provider_service_name")
+    readonly_fields = ("prices",)
+
+    def get_changelist(self, request, **kwargs):
+        return ServiceChangeList
+
+    @staticmethod
+    def _pricing(obj):
+        if not hasattr(obj, "pricing"):
+            obj.pricing = PriceBook().pricing(obj)
+        return obj.pricing
+
+    def _money(self, value, *, warn=False):
+        if value is None:
+            return "—"
+        return format_html('<span style="{}">${}</span>', WARN, value) if warn else f"${value}"
+
+    @admin.display(description="SMS price")
+    def sms_price(self, obj):
+        return self._money(self._pricing(obj)[Capability.SMS][0])
+
+    @admin.display(description="SMS cost")
+    def sms_cost(self, obj):
+        return self._money(self._pricing(obj)[Capability.SMS][1])
+
+    @admin.display(description="SMS margin")
+    def sms_margin(self, obj):
+        margin = self._pricing(obj)[Capability.SMS][2]
+        return self._money(margin, warn=margin is not None and margin <= 0)
+
+    @admin.display(description="voice price")
+    def voice_price(self, obj):
+        return self._money(self._pricing(obj)[Capability.VOICE][0])
+
+    @admin.display(description="voice cost")
+    def voice_cost(self, obj):
+        return self._money(self._pricing(obj)[Capability.VOICE][1])
+
+    @admin.display(description="voice margin")
+    def voice_margin(self, obj):
+        margin = self._pricing(obj)[Capability.VOICE][2]
+        return self._money(margin, warn=margin is not None and margin <= 0)
+
+    @admin.display(description="margin > 0", boolean=True)
+    def margin_ok(self, obj):
+        return margin_ok(self._pricing(obj))
+
+    @admin.display(description="customer prices")
+    def prices(self, obj):
+        if obj.pk is None:
+            return "—"
+        (sms, _, _), (voice, _, _) = self._pricing(obj)[Capability.SMS], self._pricing(obj)[Capability.VOICE]
+        return format_html("SMS {} · voice {} (tier price, plus the voice premium for voice)",
+                           self._money(sms), self._money(voice))
+
+
+@admin.register(Country)
+class CountryAdmin(admin.ModelAdmin):
+    list_display = ("flag", "name", "code", "dialling_code", "enabled", "provider_label", "order")
+    list_display_links = ("flag", "name")
+    list_filter = ("enabled", "provider")
+    search_fields = ("name", "code", "dialling_code")
+
+    @admin.display(description="provider", ordering="provider")
+    def provider_label(self, obj):
+        if obj.provider == ProviderName.MOCK:
+            return format_html('<span style="{}">{}</span>', WARN, "mock provider — development only")
+        return obj.get_provider_display()
+
+
+class MessageInline(ReadOnlyMixin, admin.TabularInline):
+    model = Message
+    fields = ("received_at", "sender", "text", "code", "provider", "provider_message_id")
+    readonly_fields = fields
+    extra = 0
+
+
+class VoiceCallInline(ReadOnlyMixin, admin.TabularInline):
+    model = VoiceCall
+    fields = ("received_at", "caller", "duration", "code", "transcription", "recording")
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="recording")
+    def recording(self, obj):
+        # The URL comes from the provider: link only http(s), never a javascript: or data: URL.
+        if obj.recording_url.startswith(("https://", "http://")):
+            return format_html('<a href="{}" rel="noreferrer noopener" target="_blank">listen</a>', obj.recording_url)
+        return obj.recording_url or "—"
+
+
+class VerificationLedgerInline(LedgerEntryInline):
+    fk_name = "verification"
+    fields = ("created_at", "kind", "amount", "balance_after", "account", "created_by", "memo")
+    readonly_fields = fields
+    verbose_name_plural = "money (ledger entries)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account__user", "created_by")
+
+
+class RefundedFilter(admin.SimpleListFilter):
+    title = "refunded"
+    parameter_name = "refunded"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(refunded_at__isnull=self.value() == "no")
+        return None
+
+
+@admin.register(Verification)
+class VerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("short_id", "created_at", "user_email", "service", "country", "capability", "status",
+                    "phone_number", "price", "refunded")
+    list_select_related = ("user", "service", "country")
+    list_filter = ("status", "service", "country", "capability", "provider", "created_at", RefundedFilter)
+    search_fields = ("user__email", "phone_number", "provider_ref")
+    date_hierarchy = "created_at"
+    inlines = [MessageInline, VoiceCallInline, VerificationLedgerInline]
+    actions = ["refund_selected"]
+
+    @admin.display(description="id")
+    def short_id(self, obj):
+        return str(obj.pk)[:8]
+
+    @admin.display(description="user", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="refunded", boolean=True, ordering="refunded_at")
+    def refunded(self, obj):
+        return obj.refunded
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm(MOVE_MONEY_PERMISSION)
+
+    @admin.action(description="Refund selected verifications", permissions=["refund"])
+    def refund_selected(self, request, queryset):
+        refunded, total, already, uncharged = 0, Decimal("0.00"), 0, 0
+        for verification in queryset.iterator():
+            try:
+                entry = accounts.refund_verification(verification=verification, created_by=request.user,
+                                                     memo="refund by staff")
+            except accounts.AlreadyRefunded:
+                already += 1
+            except accounts.NothingToRefund:
+                uncharged += 1
+            else:
+                refunded += 1
+                total += entry.amount
+        if refunded:
+            self.message_user(request, f"Refunded {refunded} verification(s), ${total} in total.", messages.SUCCESS)
+        if already:
+            self.message_user(request, f"{already} verification(s) already refunded: nothing changed.", messages.WARNING)
+        if uncharged:
+            self.message_user(request, f"{uncharged} verification(s) were never charged: nothing to refund.",
+                              messages.WARNING)
