@@ -3,11 +3,14 @@
 Balances are never edited here: staff move money only through the credit/adjust form, which calls
 the same accounts.services functions as the `credit_account` command. Ledger rows are read-only.
 """
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -77,6 +80,8 @@ class BalanceForm(forms.Form):
     )
     amount = forms.CharField(max_length=20, help_text="USD, at most 2 decimal places, e.g. 10 or -2.50")
     memo = forms.CharField(max_length=255, help_text="Why: bank transfer reference, ticket number…")
+    # One token per rendered form, so a double click or a browser re-POST records the entry once.
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def clean(self):
         data = super().clean()
@@ -86,6 +91,15 @@ class BalanceForm(forms.Form):
             except InvalidAmount as exc:
                 self.add_error("amount", str(exc))
         return data
+
+
+def _claim_once(key: str) -> bool:
+    """True the first time a key is seen within an hour. A cache outage lets the request through:
+    this guards against double clicks, it is not what keeps the ledger right."""
+    try:
+        return cache.add(key, 1, timeout=3600)
+    except Exception:
+        return True
 
 
 @admin.register(User)
@@ -121,7 +135,7 @@ class UserAdmin(BaseUserAdmin):
             return "—"
         return f"${account.balance}"
 
-    @admin.display(description="")
+    @admin.display(description="money")
     def money_links(self, obj):
         try:
             account_id = obj.account.pk
@@ -157,13 +171,19 @@ class UserAdmin(BaseUserAdmin):
         user = self.get_object(request, unquote(object_id))
         if user is None:
             raise Http404("No such user")
-        form = BalanceForm(request.POST or None)
+        form = BalanceForm(request.POST or None, initial={"token": uuid.uuid4().hex})
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
+            token_key = f"admin-balance-form:{data['token']}"
+            if data["token"] and not _claim_once(token_key):
+                self.message_user(request, "This form was already submitted: nothing more was recorded.",
+                                  messages.WARNING)
+                return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[user.pk]))
             operation = services.credit if data["kind"] == BalanceForm.CREDIT else services.adjust
             try:
                 entry = operation(user=user, amount=data["amount"], memo=data["memo"], created_by=request.user)
             except services.InsufficientBalance as exc:
+                cache.delete(token_key)  # nothing was written: the corrected form may be sent again
                 form.add_error("amount", f"The balance would go below zero (${exc.missing} missing).")
             else:
                 self.message_user(request, f"{entry.get_kind_display()} of ${entry.amount} recorded for {user.email}; "
@@ -192,7 +212,7 @@ class AccountAdmin(ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = fields
     inlines = [LedgerEntryInline]
 
-    @admin.display(description="")
+    @admin.display(description="money")
     def money_links(self, obj):
         return format_html('<a class="button" href="{}">Credit / adjust balance</a>',
                            reverse("admin:accounts_user_balance", args=[obj.user_id]))

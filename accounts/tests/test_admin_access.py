@@ -8,6 +8,7 @@ PAGES = [
     ("admin:accounts_user_add", None),
     ("admin:accounts_user_change", "alice"),
     ("admin:accounts_user_balance", "alice"),
+    ("admin:auth_user_password_change", "alice"),
     ("admin:accounts_account_changelist", None),
     ("admin:accounts_account_change", "alice.account"),
     ("admin:accounts_ledgerentry_changelist", None),

@@ -87,3 +87,23 @@ def test_it_refuses_staff_without_the_money_permission(client, make_user, alice,
 
 def test_it_answers_404_for_an_unknown_user(staff_client):
     assert staff_client.get(reverse("admin:accounts_user_balance", args=[999999])).status_code == 404
+
+
+def test_it_records_a_double_submitted_form_once(staff_client, alice, balance_page):
+    token = staff_client.get(balance_page).context["form"]["token"].value()
+    data = {"kind": "credit", "amount": "5.00", "memo": "bank transfer 42", "token": token}
+    assert staff_client.post(balance_page, data).status_code == 302
+    response = staff_client.post(balance_page, data, follow=True)
+    assert "already submitted" in response.content.decode()
+    alice.account.refresh_from_db()
+    assert alice.account.balance == Decimal("5.00")
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_a_refused_adjustment_can_be_corrected_and_sent_again(staff_client, alice, balance_page):
+    token = staff_client.get(balance_page).context["form"]["token"].value()
+    refused = staff_client.post(balance_page, {"kind": "adjust", "amount": "-1", "memo": "x", "token": token})
+    assert refused.status_code == 200
+    accepted = staff_client.post(balance_page, {"kind": "credit", "amount": "1", "memo": "x", "token": token})
+    assert accepted.status_code == 302
+    assert LedgerEntry.objects.count() == 1
