@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.urls import reverse
 
@@ -71,8 +72,6 @@ def test_a_customer_cannot_refund(alice_client, alice, verification):
 
 
 def test_staff_without_the_money_permission_do_not_get_the_action(client, make_user, verification):
-    from django.contrib.auth.models import Permission
-
     clerk = make_user("clerk@example.com", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="view_verification"))
     client.force_login(clerk)
