@@ -1,0 +1,517 @@
+/* The dashboard: the new-verification panel and the live verification cards.
+ *
+ * Everything goes through the JSON API with the session cookie and the CSRF header, so the page
+ * buys, polls, cancels and reports exactly as an integrator does. SMS text is written by strangers:
+ * it is only ever set with textContent.
+ */
+(function () {
+  "use strict";
+
+  const N = window.Namaskah;
+  const root = document.getElementById("dashboard");
+  if (!root || !N) return;
+
+  const POLL_MS = Math.max(1000, Number(root.dataset.refreshInterval || 3) * 1000);
+  const STATUS_LABEL = {
+    pending: "Waiting for the code", completed: "Code received", cancelled: "Cancelled",
+    expired: "Expired", failed: "Failed",
+  };
+  const cardsEl = document.getElementById("cards");
+  const emptyEl = document.getElementById("cards-empty");
+  const template = document.getElementById("card-template");
+  const cards = new Map();
+
+  // --- the new-verification panel --------------------------------------------------------------
+
+  const form = document.getElementById("new-verification");
+  const countrySelect = document.getElementById("country");
+
+  function countryOption(code) {
+    if (!countrySelect) return null;
+    return Array.from(countrySelect.options).find(function (o) { return o.value === code; }) || null;
+  }
+
+  function normalise(text) {
+    return String(text || "").toLowerCase().replace(/[^a-z0-9]/g, "");
+  }
+
+  function setUpPurchase() {
+    const service = document.getElementById("service");
+    const search = document.getElementById("service-search");
+    const noMatch = document.getElementById("service-none");
+    const countryNote = document.getElementById("country-note");
+    const capabilityNote = document.getElementById("capability-note");
+    const priceEl = document.getElementById("price");
+    const button = document.getElementById("create");
+    const buttonLabel = button.querySelector(".button-label");
+    const errorEl = document.getElementById("create-error");
+    const radios = Array.from(form.querySelectorAll('input[name="capability"]'));
+    let intent = null; // {fingerprint, key}: one Idempotency-Key per purchase intent
+    let inFlight = false;
+
+    function chosenService() {
+      const option = service.selectedIndex >= 0 ? service.options[service.selectedIndex] : null;
+      return option && !option.hidden ? option : null;
+    }
+
+    function capability() {
+      const checked = radios.find(function (r) { return r.checked; });
+      return checked ? checked.value : "sms";
+    }
+
+    function update() {
+      const option = chosenService();
+      if (option) {
+        // Offer only what the service sells; move the choice if the current one is not sold.
+        radios.forEach(function (r) { r.disabled = !option.dataset[r.value]; });
+        const current = radios.find(function (r) { return r.checked; });
+        if (!current || current.disabled) {
+          const other = radios.find(function (r) { return !r.disabled; });
+          if (other) other.checked = true;
+        }
+        const only = radios.filter(function (r) { return !r.disabled; });
+        capabilityNote.hidden = only.length !== 1;
+        capabilityNote.textContent = only.length === 1
+          ? option.dataset.name + " is sold for " + (only[0].value === "voice" ? "voice calls" : "SMS") + " only." : "";
+      }
+      const amount = option ? option.dataset[capability()] : "";
+      priceEl.textContent = amount ? "$" + amount : "—";
+      priceEl.dataset.amount = amount || "";
+      const country = countrySelect.options[countrySelect.selectedIndex];
+      countryNote.hidden = !(country && country.dataset.simulated);
+      button.disabled = inFlight || !amount || !country || country.disabled;
+    }
+
+    function filterServices() {
+      const query = normalise(search.value);
+      const current = chosenService();
+      let first = null;
+      let keep = false;
+      service.querySelectorAll("optgroup").forEach(function (group) {
+        let any = false;
+        group.querySelectorAll("option").forEach(function (option) {
+          const match = !query || normalise(option.dataset.name).indexOf(query) !== -1 || option.value.indexOf(query) !== -1;
+          option.hidden = !match;
+          option.disabled = !match;
+          if (match) {
+            any = true;
+            first = first || option;
+            keep = keep || option === current;
+          }
+        });
+        group.hidden = !any;
+      });
+      if (!keep) service.selectedIndex = first ? first.index : -1;
+      noMatch.hidden = Boolean(first);
+      update();
+    }
+
+    function setBusy(busy) {
+      inFlight = busy;
+      button.classList.toggle("busy", busy);
+      button.setAttribute("aria-busy", busy ? "true" : "false");
+      buttonLabel.textContent = busy ? "Creating…" : "Create verification";
+      update();
+    }
+
+    function showError(message) {
+      errorEl.textContent = message;
+      errorEl.hidden = !message;
+    }
+
+    function purchaseError(result) {
+      const error = N.errorOf(result);
+      switch (result.status) {
+        case 402:
+          return "Insufficient balance: this verification costs $" + error.required + " and your balance is $" +
+            error.balance + ". You are missing $" + error.missing + ".";
+        case 503:
+          return "The number provider is unavailable right now; nothing was charged. Try again in " +
+            N.retryAfter(result, 30) + " s.";
+        case 429:
+          return "Too many purchases in a short time. Try again in " + N.retryAfter(result, 60) + " s.";
+        case 400:
+          if (error.code === "invalid") {
+            const fields = error.fields || {};
+            return "Please check your choice: " + Object.keys(fields).map(function (k) {
+              return k + ": " + [].concat(fields[k]).join(" ");
+            }).join("; ");
+          }
+          return "This service is not available: " + (error.message || "please choose another one.");
+        case 401:
+        case 403:
+          return "Your session has ended. Reload the page and log in again.";
+        default:
+          return error.message || "Something went wrong (HTTP " + result.status + "). Please try again.";
+      }
+    }
+
+    search.addEventListener("input", filterServices);
+    search.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { // choose, don't buy: Enter in the search box moves to the list
+        event.preventDefault();
+        service.focus();
+      }
+    });
+    service.addEventListener("change", update);
+    countrySelect.addEventListener("change", update);
+    radios.forEach(function (r) { r.addEventListener("change", update); });
+
+    form.addEventListener("submit", async function (event) {
+      event.preventDefault();
+      if (inFlight) return; // a second click while the first is in flight buys nothing
+      const option = chosenService();
+      if (!option || button.disabled) return;
+      const body = { service: option.value, country: countrySelect.value, capability: capability() };
+      const fingerprint = JSON.stringify(body);
+      if (!intent || intent.fingerprint !== fingerprint) intent = { fingerprint: fingerprint, key: N.uuid() };
+      showError("");
+      setBusy(true);
+      try {
+        const result = await N.api("/verify/create", {
+          method: "POST", body: body, headers: { "Idempotency-Key": intent.key },
+        });
+        if (result.status === 409 && N.errorOf(result).code === "idempotency_in_progress") {
+          showError("Your number is still being rented. Press “Create verification” again in a moment: it will not buy twice.");
+          return; // keep the key: the retry must replay the same purchase
+        }
+        // Answered: the next click is a new purchase. (Re-sending this key would only replay
+        // this answer, e.g. the failed purchase behind a 503.)
+        intent = null;
+        if (!result.ok) {
+          showError(purchaseError(result));
+          return;
+        }
+        const country = countryOption(result.data.country);
+        addCard(Object.assign({
+          service_name: option.dataset.name,
+          country_label: country ? country.dataset.label : result.data.country,
+          dialling_code: country ? country.dataset.dial : "",
+          code: null, messages: [], calls: [],
+        }, result.data), true);
+        N.refreshBalance();
+      } catch (err) {
+        // No answer: the purchase may or may not have happened. The key is kept, so pressing
+        // again replays it instead of buying a second number.
+        showError("The connection failed before we heard back. Press “Create verification” again: it will not buy twice.");
+      } finally {
+        setBusy(false);
+      }
+    });
+
+    filterServices();
+  }
+
+  // --- verification cards ----------------------------------------------------------------------
+
+  function field(card, name) {
+    return card.el.querySelector('[data-field="' + name + '"]');
+  }
+
+  function button(card, action) {
+    return card.el.querySelector('[data-action="' + action + '"]');
+  }
+
+  function isVoice(card) {
+    return card.v.capability === "voice";
+  }
+
+  function secondsLeft(card) {
+    return card.v.expires_at ? Math.round((Date.parse(card.v.expires_at) - Date.now()) / 1000) : null;
+  }
+
+  function updateEmpty() {
+    emptyEl.hidden = cards.size > 0;
+  }
+
+  function addCard(v, fresh) {
+    if (cards.has(v.id)) { // an idempotent replay returns a verification we already show
+      const known = cards.get(v.id);
+      if (fresh) known.el.focus();
+      return known;
+    }
+    const el = template.content.firstElementChild.cloneNode(true);
+    const card = {
+      v: v, el: el, status: v.status, code: v.code || null, messages: v.messages || [], calls: v.calls || [],
+      shown: new Set(), busy: false, checking: false, inflight: false, forceNext: false,
+      pollTimer: null, ticker: null, expiryChecked: false, removed: false,
+    };
+    el.dataset.id = v.id;
+    el.setAttribute("aria-label", (v.service_name || v.service) + " verification " + (v.phone_number || ""));
+    field(card, "service").textContent = v.service_name || v.service;
+    field(card, "country").textContent = v.country_label || v.country;
+    field(card, "e164").textContent = v.phone_number || "…";
+    const country = countryOption(v.country);
+    field(card, "national").textContent = N.nationalFormat(v.phone_number, v.dialling_code || (country && country.dataset.dial));
+    field(card, "kind").textContent = isVoice(card) ? "Voice call" : "SMS";
+    field(card, "price").textContent = N.money(v.price);
+    field(card, "messages-box").hidden = isVoice(card);
+    field(card, "calls-box").hidden = !isVoice(card);
+    field(card, "waiting-text").textContent = isVoice(card) ? "Waiting for the call…" : "Waiting for the SMS…";
+    button(card, "check").textContent = isVoice(card) ? "Check calls" : "Check messages";
+    el.addEventListener("click", function (event) {
+      const target = event.target.closest("button");
+      if (!target || !el.contains(target)) return;
+      if (target.dataset.copyField) N.copyFrom(target, field(card, target.dataset.copyField).textContent);
+      else if (target.dataset.action) act(card, target.dataset.action);
+    });
+
+    cards.set(v.id, card);
+    cardsEl.prepend(el);
+    render(card);
+    tick(card);
+    card.ticker = setInterval(function () { tick(card); }, 1000);
+    if (card.status === "pending") poll(card, false);
+    updateEmpty();
+    if (fresh) el.focus();
+    return card;
+  }
+
+  function render(card) {
+    const pending = card.status === "pending";
+    const status = field(card, "status");
+    status.textContent = STATUS_LABEL[card.status] || card.status;
+    status.className = "status status-" + card.status;
+    card.el.classList.toggle("final", !pending);
+
+    field(card, "code-box").hidden = !card.code;
+    field(card, "code").textContent = card.code || "";
+    field(card, "waiting").hidden = !pending || Boolean(card.code);
+
+    renderItems(card);
+
+    const left = secondsLeft(card);
+    const settleable = pending && !card.code && Boolean(card.v.phone_number) && !card.busy;
+    button(card, "cancel").disabled = !settleable;
+    button(card, "report").disabled = !settleable;
+    // A completed number still receives SMS until it expires (a second code is normal).
+    const receiving = pending || (card.status === "completed" && left !== null && left > 0);
+    button(card, "check").disabled = card.busy || card.checking || !receiving;
+    button(card, "check").setAttribute("aria-busy", card.checking ? "true" : "false");
+    button(card, "dismiss").hidden = pending;
+  }
+
+  function renderItems(card) {
+    const voice = isVoice(card);
+    const list = field(card, voice ? "calls" : "messages");
+    const items = voice ? card.calls : card.messages;
+    field(card, voice ? "calls-empty" : "messages-empty").hidden = items.length > 0;
+    // Append only new items: rebuilding would restart an <audio> that is playing.
+    items.forEach(function (item) {
+      if (card.shown.has(item.id)) return;
+      card.shown.add(item.id);
+      list.appendChild(voice ? callItem(item) : messageItem(item));
+    });
+  }
+
+  function element(tag, className, text) {
+    const el = document.createElement(tag);
+    if (className) el.className = className;
+    if (text != null) el.textContent = text; // text only, never HTML: strangers write these
+    return el;
+  }
+
+  function timeElement(iso) {
+    const el = element("time", "muted small", N.localTime(iso));
+    el.setAttribute("datetime", iso);
+    return el;
+  }
+
+  function messageItem(message) {
+    const li = element("li", "item");
+    const head = element("div", "item-head");
+    head.appendChild(timeElement(message.received_at));
+    head.appendChild(element("span", "sender", message.sender ? "from " + message.sender : ""));
+    li.appendChild(head);
+    li.appendChild(element("p", "sms-text", message.text));
+    return li;
+  }
+
+  function callItem(call) {
+    const li = element("li", "item");
+    const head = element("div", "item-head");
+    head.appendChild(timeElement(call.received_at));
+    head.appendChild(element("span", "sender", "from " + (call.caller || "unknown caller") +
+      (call.duration ? " · " + call.duration + " s" : "")));
+    li.appendChild(head);
+    if (/^https?:\/\//i.test(call.recording_url || "")) {
+      const audio = document.createElement("audio");
+      audio.controls = true;
+      audio.preload = "none";
+      audio.src = call.recording_url;
+      audio.setAttribute("aria-label", "Recording of the call from " + (call.caller || "an unknown caller"));
+      li.appendChild(audio);
+    }
+    if (call.transcription) {
+      li.appendChild(element("p", "transcription-label muted small", "Transcription"));
+      li.appendChild(element("p", "sms-text", call.transcription));
+    }
+    return li;
+  }
+
+  function tick(card) {
+    const el = field(card, "countdown");
+    const left = secondsLeft(card);
+    if (left === null) {
+      el.textContent = "Renting the number…";
+      return;
+    }
+    const at = N.localTime(card.v.expires_at, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    if (card.status !== "pending" && card.status !== "completed") {
+      el.textContent = STATUS_LABEL[card.status] || card.status;
+      clearInterval(card.ticker);
+      return;
+    }
+    if (left <= 0) {
+      el.textContent = "Expired at " + at;
+      clearInterval(card.ticker);
+      render(card);
+      // The server expires and refunds it on the next poll: ask at once rather than in 3 s.
+      if (card.status === "pending" && !card.expiryChecked) {
+        card.expiryChecked = true;
+        poll(card, true);
+      }
+      return;
+    }
+    const minutes = Math.floor(left / 60);
+    const seconds = String(left % 60).padStart(2, "0");
+    el.textContent = "Expires in " + minutes + ":" + seconds + " (at " + at + ")";
+  }
+
+  function showResult(card, text) {
+    field(card, "result").textContent = text;
+  }
+
+  function showCardError(card, text) {
+    const el = field(card, "error");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  function apply(card, data) {
+    const before = card.status;
+    card.status = data.status;
+    if (data.expires_at) card.v.expires_at = data.expires_at;
+    card.code = data.code || null;
+    if (data.messages) card.messages = data.messages;
+    if (data.calls) card.calls = data.calls;
+    if (before === "pending" && card.status !== "pending") settled(card, null);
+    render(card);
+  }
+
+  /* A card reached a final state: say what happened to the money and show the new balance. */
+  function settled(card, result) {
+    clearTimeout(card.pollTimer);
+    tick(card);
+    if (card.status === "completed") {
+      showResult(card, "Code received. The charge of " + N.money(card.v.price) + " stands.");
+      return;
+    }
+    if (result) {
+      const verb = card.status === "failed" ? "Reported" : "Cancelled";
+      showResult(card, verb + ": " + (result.refunded ? N.money(result.refunded) + " refunded" : "nothing to refund") +
+        ". New balance " + N.money(result.balance) + ".");
+      N.setBalance(result.balance);
+      return;
+    }
+    const why = { expired: "Expired without a code", failed: "Failed", cancelled: "Cancelled" }[card.status] || card.status;
+    showResult(card, why + ": the " + N.money(card.v.price) + " was refunded.");
+    N.refreshBalance();
+  }
+
+  async function poll(card, force) {
+    if (card.removed) return;
+    if (card.inflight) { // one request per card at a time; a forced check runs right after
+      card.forceNext = card.forceNext || force;
+      return;
+    }
+    card.inflight = true;
+    clearTimeout(card.pollTimer);
+    let delay = POLL_MS;
+    const path = "/verify/" + card.v.id + "/" + (isVoice(card) ? "voice" : "messages") + (force ? "?refresh=1" : "");
+    try {
+      const result = await N.api(path);
+      if (result.ok) {
+        showCardError(card, "");
+        apply(card, result.data);
+      } else if (result.status === 429) {
+        delay = N.retryAfter(result, 10) * 1000;
+        showCardError(card, "Checking too often: paused for " + Math.round(delay / 1000) + " s.");
+      } else if (result.status === 404) {
+        showCardError(card, "This verification no longer exists.");
+        card.status = "failed";
+      } else {
+        showCardError(card, N.errorOf(result).message || "Could not check for messages (HTTP " + result.status + "); retrying.");
+      }
+    } catch (err) {
+      showCardError(card, "Network problem while checking; retrying…");
+    } finally {
+      card.inflight = false;
+    }
+    if (card.forceNext) {
+      card.forceNext = false;
+      return poll(card, true);
+    }
+    if (card.status === "pending" && !card.removed) {
+      card.pollTimer = setTimeout(function () { poll(card, false); }, document.hidden ? delay * 3 : delay);
+    }
+  }
+
+  async function act(card, action) {
+    if (action === "dismiss") return dismiss(card);
+    if (action === "check") {
+      card.checking = true;
+      render(card);
+      try {
+        await poll(card, true);
+      } finally {
+        card.checking = false;
+        render(card);
+      }
+      return;
+    }
+    const number = card.v.phone_number;
+    const question = action === "cancel"
+      ? "Cancel the number " + number + " and refund " + N.money(card.v.price) + "?"
+      : "Report the number " + number + " as not working? It will be refunded (" + N.money(card.v.price) + ").";
+    if (!window.confirm(question)) return;
+    card.busy = true;
+    showCardError(card, "");
+    render(card);
+    try {
+      const result = action === "cancel"
+        ? await N.api("/verify/" + card.v.id, { method: "DELETE" })
+        : await N.api("/verify/" + card.v.id + "/report", { method: "POST" });
+      if (result.ok) {
+        card.status = result.data.status;
+        settled(card, result.data);
+      } else {
+        showCardError(card, N.errorOf(result).message || "That did not work (HTTP " + result.status + ").");
+        poll(card, false); // the state changed under us (e.g. the code arrived): show it
+      }
+    } catch (err) {
+      showCardError(card, "Network problem: checking whether it went through…");
+      poll(card, false);
+    } finally {
+      card.busy = false;
+      render(card);
+    }
+  }
+
+  function dismiss(card) {
+    card.removed = true;
+    clearTimeout(card.pollTimer);
+    clearInterval(card.ticker);
+    const next = card.el.nextElementSibling || card.el.previousElementSibling;
+    card.el.remove();
+    cards.delete(card.v.id);
+    updateEmpty();
+    (next || document.getElementById("active-title")).focus();
+  }
+
+  if (form) setUpPurchase();
+  JSON.parse(document.getElementById("active-data").textContent || "[]").reverse().forEach(function (v) {
+    addCard(v, false);
+  });
+  updateEmpty();
+})();

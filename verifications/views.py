@@ -1,0 +1,130 @@
+"""The customer dashboard (HTML): landing, dashboard, history, transactions.
+
+Purchases, polls, cancels and reports are made by static/js/dashboard.js through the JSON API
+(session + CSRF), so the dashboard and integrators run the very same views and services. These
+views only read: the catalogue and prices come from verifications.selectors, the one pricing
+function included.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import LedgerEntry
+from verifications import selectors
+from verifications.api import CallOut, MessageOut, VerificationOut
+from verifications.models import Capability, PricingSettings, Service, Verification
+
+PAGE_SIZE = 20
+ACTIVE_CARDS = 20
+
+# Every script and style is a static file of ours: an SMS that slips past escaping still cannot run.
+# Voice recordings are served by the provider, hence https: for media.
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "media-src 'self' https:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def content_security_policy(view):
+    """Send the dashboard's strict Content-Security-Policy with every response of `view`."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.setdefault("Content-Security-Policy", CSP)
+        return response
+
+    return wrapped
+
+
+@content_security_policy
+def landing(request):
+    return render(request, "verifications/landing.html", {"tiers": _by_tier(selectors.service_catalogue())})
+
+
+@content_security_policy
+@login_required
+def dashboard(request):
+    services = selectors.service_catalogue()
+    countries = selectors.country_catalogue()
+    return render(request, "verifications/dashboard.html", {
+        "tiers": _by_tier(services),
+        "countries": countries,
+        "active": [_card(v) for v in _active_verifications(request.user)],
+        "refresh_interval": settings.MESSAGE_REFRESH_INTERVAL,
+        "voice_premium": PricingSettings.current().voice_premium,
+    })
+
+
+@content_security_policy
+@login_required
+def history(request):
+    status = request.GET.get("status", "")
+    status = status if status in Verification.Status.values else ""
+    service = request.GET.get("service", "").strip()
+    rows = selectors.verifications_for(user=request.user, status=status or None, service=service or None)
+    page = Paginator(rows.prefetch_related("messages", "calls"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "verifications/history.html", {
+        "page": page,
+        "statuses": Verification.Status.choices,
+        "services": Service.objects.order_by("name").values_list("slug", "name"),
+        "status": status,
+        "service": service,
+    })
+
+
+@content_security_policy
+@login_required
+def transactions(request):
+    rows = LedgerEntry.objects.filter(account__user=request.user).order_by("-created_at", "-id")
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "verifications/transactions.html", {"page": page})
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _by_tier(services: list[dict]) -> list[tuple[str, list[dict]]]:
+    # service_catalogue() is ordered by tier, then name: grouping keeps that order.
+    return [(tier, list(rows)) for tier, rows in groupby(services, key=lambda row: row["tier"])]
+
+
+def _active_verifications(user):
+    """Pending ones, and completed ones whose number still receives SMS (a second code is normal)."""
+    now = timezone.now()
+    rows = selectors.verifications_for(user=user).filter(
+        Q(status=Verification.Status.PENDING) | Q(status=Verification.Status.COMPLETED, expires_at__gt=now)
+    )
+    return rows.prefetch_related("messages", "calls")[:ACTIVE_CARDS]
+
+
+def _card(verification: Verification) -> dict:
+    """A verification in the API's shapes (VerificationOut + the messages/voice payloads), so the
+    card script renders the first paint and later polls with one code path."""
+    voice = verification.capability == Capability.VOICE
+    items = list(verification.calls.all() if voice else verification.messages.all())
+    # As services.latest_code(), on the prefetched rows: the newest item that carries a code.
+    coded = [item for item in items if item.code]
+    return {
+        **VerificationOut(verification).data,
+        "service_name": verification.service.name,
+        "country_label": f"{verification.country.flag} {verification.country.name}",
+        "code": max(coded, key=lambda item: (item.received_at, item.pk)).code if coded else None,
+        "messages": [] if voice else MessageOut(items, many=True).data,
+        "calls": CallOut(items, many=True).data if voice else [],
+    }
