@@ -7,6 +7,7 @@ retries, circuit open). It counts towards the breaker and becomes a 503 with Ret
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -101,6 +102,25 @@ class Health:
     checked_at: datetime
     detail: str = ""
     breaker_state: str = "closed"
+
+
+_DIGITS = re.compile(r"(?<!\d)(\d{4,8})(?!\d)")
+_SPLIT_SIX = re.compile(r"(?<!\d)(\d{3})[- ](\d{3})(?!\d)")
+
+
+def extract_code(text: str | None) -> str | None:
+    """The verification code in a message text, or None: a 6-digit number first (the common
+    length), then a split form such as 123-456, then any 4-8 digit number."""
+    if not text:
+        return None
+    candidates = _DIGITS.findall(text)
+    for candidate in candidates:
+        if len(candidate) == 6:
+            return candidate
+    split = _SPLIT_SIX.search(text)
+    if split:
+        return split.group(1) + split.group(2)
+    return candidates[0] if candidates else None
 
 
 @runtime_checkable

@@ -1,0 +1,82 @@
+"""Provider health: the last known result of talking to the upstream, shared through the cache.
+
+Real traffic keeps it fresh (every guarded call records success or failure), so monitoring rarely
+needs its own probe; when nothing is cached (quiet period, PROVIDER_HEALTH_TTL passed) one cheap
+probe runs through the breaker. While the circuit is half-open that probe may be the one call that
+closes it again, which is how recovery is noticed without customer traffic.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from providers.base import Health, ProviderError
+from providers.breaker import OPEN, breaker_state
+
+logger = logging.getLogger(__name__)
+
+# Used only while the cache is down, so a dead Redis does not turn every health check into a probe.
+_local: dict[str, dict] = {}
+_local_lock = threading.Lock()
+
+
+def _key(name: str) -> str:
+    return f"providers:health:{name}"
+
+
+def record(name: str, *, ok: bool, latency_ms: float | None, detail: str = "") -> None:
+    """Remember the outcome of a real call or a probe for PROVIDER_HEALTH_TTL seconds."""
+    entry = {"ok": ok, "latency_ms": latency_ms, "checked_at": timezone.now().isoformat(), "detail": detail}
+    with _local_lock:
+        _local[name] = entry
+    try:
+        cache.set(_key(name), entry, timeout=int(settings.PROVIDER_HEALTH_TTL))
+    except Exception as exc:  # health bookkeeping must never fail a provider call
+        logger.debug("health of %s not cached: %s", name, type(exc).__name__)
+
+
+def cached(name: str) -> Health | None:
+    """The last recorded health, if still fresh, without touching the upstream."""
+    try:
+        entry = cache.get(_key(name))
+    except Exception:
+        entry = _fresh_local(name)
+    if not entry:
+        return None
+    return Health(ok=entry["ok"], latency_ms=entry["latency_ms"], checked_at=datetime.fromisoformat(entry["checked_at"]),
+                  detail=entry.get("detail", ""))
+
+
+def provider_health(name: str) -> Health:
+    """Health of one provider, with its breaker state; probes the upstream only when nothing is cached."""
+    state = breaker_state(name).state
+    health = cached(name)
+    if health is None and state != OPEN:
+        from providers.registry import get_provider  # the registry wraps providers with this module
+
+        try:
+            get_provider(name).probe()
+        except ProviderError:
+            pass  # the guarded probe recorded the failure
+        health = cached(name)
+        state = breaker_state(name).state
+    if health is None:
+        detail = "circuit open" if state == OPEN else "no recent result"
+        health = Health(ok=False, latency_ms=None, checked_at=timezone.now(), detail=detail)
+    ok = health.ok and state != OPEN
+    return Health(ok=ok, latency_ms=health.latency_ms, checked_at=health.checked_at, detail=health.detail,
+                  breaker_state=state)
+
+
+def _fresh_local(name: str) -> dict | None:
+    with _local_lock:
+        entry = _local.get(name)
+    if not entry:
+        return None
+    age = (timezone.now() - datetime.fromisoformat(entry["checked_at"])).total_seconds()
+    return entry if age < int(settings.PROVIDER_HEALTH_TTL) else None

@@ -1,0 +1,144 @@
+"""Which provider serves a request, and the one wrapper every provider call goes through.
+
+`get_provider(name)` returns the provider wrapped in `Guarded`: every call passes the circuit breaker
+and updates provider health. `for_country(country)` picks the provider for a purchase. The mock is
+chosen only by configuration, never as a fallback, and never in production.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from decimal import Decimal
+from typing import Callable, TypeVar
+
+from django.conf import settings
+
+from providers import health as health_module
+from providers.base import (
+    Call, Health, Provider, ProviderRejected, ProviderUnavailable, Rental, RentalStatus, ServiceOffer, Sms,
+)
+from providers.breaker import CircuitBreaker, breaker_for
+
+T = TypeVar("T")
+PROVIDER_NAMES = ("textverified", "mock")
+
+
+class Guarded:
+    """A provider whose every call goes through its circuit breaker and records health."""
+
+    def __init__(self, provider: Provider, *, breaker: CircuitBreaker | None = None):
+        self.name = provider.name
+        self.inner = provider
+        self.breaker = breaker or breaker_for(provider.name)
+
+    def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        started = time.perf_counter()
+        try:
+            result = self.breaker.call(fn, *args, **kwargs)
+        except ProviderUnavailable as exc:
+            if exc.code != "circuit_open":  # a fast-fail says nothing new about the upstream
+                health_module.record(self.name, ok=False, latency_ms=_ms(started), detail=exc.code)
+            raise
+        except ProviderRejected:
+            # The upstream answered: it is up, even if the answer was "no".
+            health_module.record(self.name, ok=True, latency_ms=_ms(started))
+            raise
+        health_module.record(self.name, ok=True, latency_ms=_ms(started))
+        return result
+
+    def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
+        return self._call(self.inner.rent, service=service, capability=capability, max_price=max_price,
+                          idempotency_key=idempotency_key)
+
+    def status(self, reference: str) -> RentalStatus:
+        return self._call(self.inner.status, reference)
+
+    def messages(self, reference: str) -> list[Sms]:
+        return self._call(self.inner.messages, reference)
+
+    def calls(self, reference: str) -> list[Call]:
+        return self._call(self.inner.calls, reference)
+
+    def cancel(self, reference: str) -> None:
+        return self._call(self.inner.cancel, reference)
+
+    def report(self, reference: str) -> None:
+        return self._call(self.inner.report, reference)
+
+    def services(self) -> list[ServiceOffer]:
+        return self._call(self.inner.services)
+
+    def quote(self, *, service: str, capability: str) -> Decimal:
+        return self._call(self.inner.quote, service=service, capability=capability)
+
+    def balance(self) -> Decimal:
+        return self._call(self.inner.balance)
+
+    def health(self) -> Health:
+        """Cached health with the breaker state (see providers.health.provider_health)."""
+        return health_module.provider_health(self.name)
+
+    def probe(self) -> Health:
+        """One real, guarded upstream probe. Raises ProviderUnavailable when it fails."""
+
+        def run() -> Health:
+            result = self.inner.health()
+            if not result.ok:
+                raise ProviderUnavailable(f"{self.name} health probe failed: {result.detail}", code="probe_failed")
+            return result
+
+        return self._call(run)
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _textverified_config() -> tuple:
+    # Rebuild the client when its settings change (tests, or a reload); the key is a digest so the
+    # API key itself is never kept as a dict key.
+    secret = hashlib.sha256(f"{settings.TEXTVERIFIED_API_KEY}|{settings.TEXTVERIFIED_EMAIL}".encode()).hexdigest()
+    return ("textverified", settings.TEXTVERIFIED_BASE_URL, secret, settings.TEXTVERIFIED_CONNECT_TIMEOUT,
+            settings.TEXTVERIFIED_READ_TIMEOUT, settings.TEXTVERIFIED_MAX_RETRIES, settings.TEXTVERIFIED_RETRY_AFTER_CAP)
+
+
+def _build(name: str) -> Provider:
+    if name == "textverified":
+        from providers.textverified import TextVerifiedClient
+
+        return TextVerifiedClient()
+    from providers.mock import MockProvider
+
+    return MockProvider()
+
+
+_instances: dict[tuple, Guarded] = {}
+_instances_lock = threading.Lock()
+
+
+def get_provider(name: str) -> Guarded:
+    """The process-wide guarded provider for a name ("textverified" or "mock"); ValueError otherwise."""
+    if name not in PROVIDER_NAMES:
+        raise ValueError(f"Unknown provider {name!r}; expected one of {', '.join(PROVIDER_NAMES)}")
+    key = _textverified_config() if name == "textverified" else (name,)
+    with _instances_lock:
+        if key not in _instances:
+            _instances[key] = Guarded(_build(name))
+        return _instances[key]
+
+
+def for_country(country) -> Guarded:
+    """The provider that sells numbers for a country. Raises ProviderUnavailable(no_provider_for_country)
+    when the country has no real provider in production."""
+    if settings.PROVIDER == "mock":
+        return get_provider("mock")
+    name = getattr(country, "provider", None)
+    if name == "mock" and not settings.DEBUG:
+        # Never sell fictional numbers to paying customers.
+        raise ProviderUnavailable(f"No provider serves {getattr(country, 'name', country)} in this deployment.",
+                                  code="no_provider_for_country")
+    if name not in PROVIDER_NAMES:
+        raise ProviderUnavailable(f"No provider serves {getattr(country, 'name', country)}.",
+                                  code="no_provider_for_country")
+    return get_provider(name)

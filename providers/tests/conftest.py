@@ -1,0 +1,53 @@
+"""Fixtures for provider tests: the TextVerified client at the `responses` network edge, a fake
+TextVerified over real HTTP, and two cache clients that look like two processes."""
+from __future__ import annotations
+
+import pytest
+import responses as responses_lib
+
+from providers.fakeserver import start_fake_server
+from providers.tests.support import API_KEY, BASE, USERNAME, Sleeps, drop_redis_keys, locmem_pair, redis_pair
+from providers.textverified import TextVerifiedClient
+
+
+@pytest.fixture
+def rsps():
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sleeps():
+    return Sleeps()
+
+
+@pytest.fixture
+def client(sleeps):
+    return TextVerifiedClient(base_url=BASE, api_key=API_KEY, username=USERNAME, connect_timeout=1, read_timeout=2,
+                              max_retries=3, retry_after_cap=5, backoff_factor=0, backoff_jitter=0, sleep=sleeps)
+
+
+@pytest.fixture
+def fake_server():
+    server = start_fake_server(api_key=API_KEY, username=USERNAME, sms_delay=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_client(fake_server, sleeps):
+    return TextVerifiedClient(base_url=fake_server.base_url, api_key=API_KEY, username=USERNAME, connect_timeout=1,
+                              read_timeout=2, backoff_factor=0, backoff_jitter=0, sleep=sleeps)
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def two_caches(request):
+    """Two cache clients over one store, on local memory and on Redis db 2."""
+    if request.param == "locmem":
+        first, second = locmem_pair()
+        yield first, second
+        first.clear()
+        return
+    first, second = redis_pair()
+    yield first, second
+    drop_redis_keys(first)
