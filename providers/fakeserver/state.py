@@ -118,12 +118,13 @@ class FakeTextVerified:
             self.tokens = {token: past for token in self.tokens}
 
     def deliver_sms(self, reservation_id: str, *, text: str, code: str | None = None, sender: str = "22000") -> str:
-        """Deliver an SMS now. KeyError for an unknown id, ValueError when the verification is not pending."""
+        """Deliver an SMS now. KeyError for an unknown id, ValueError once the number was given back or expired."""
         now = self.clock()
         with self.lock:
             record = self.records[reservation_id]
-            if simulation.view(record.facts, now=now).state != RentalState.PENDING:
-                raise ValueError("the verification is not pending")
+            # Like the real number: it receives texts until it is given back or expires.
+            if simulation.view(record.facts, now=now).state not in (RentalState.PENDING, RentalState.COMPLETED):
+                raise ValueError("the verification no longer receives messages")
             message = simulation.Message(id=f"{reservation_id}.hook{len(record.facts.delivered)}", sender=sender,
                                          text=text, code=code, at=now)
             record.facts = replace(record.facts, delivered=record.facts.delivered + (message,))
@@ -152,7 +153,7 @@ class FakeTextVerified:
             self.sleep(self.latency)
         reply = self._route(method, path, parse_qs(query), headers, body, base_url)
         if fault and fault.stall:
-            reply.stall = fault.stall
+            return replace(reply, stall=fault.stall)  # a copy: the stored idempotent reply must not stall
         return reply
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
@@ -231,7 +232,7 @@ class FakeTextVerified:
                     done = self.idempotency[key]
                     if done is None:
                         return _error(409, "IdempotencyConflict", "A request with this key is still being processed.")
-                    return replace(done, headers=dict(done.headers))
+                    return replace(done, headers=dict(done.headers), stall=0.0)
                 self.idempotency[key] = None  # in flight
         reply = None
         try:
