@@ -1,6 +1,20 @@
 """Shared fixtures: a cast of users (alice owns, bob is another customer, staff runs the shop)."""
+import os
+
 import pytest
 from django.core.cache import cache
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    # One PostgreSQL test database per run, so two runs on one machine (a developer and CI, or
+    # parallel sessions) never drop each other's database.
+    from django.db import connections
+
+    for connection in connections.all():
+        if connection.vendor == "postgresql":
+            connection.settings_dict.setdefault("TEST", {})
+            connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)

@@ -25,3 +25,23 @@ keepalive = 5
 # The request log comes from our own middleware (request id, user, duration); keep gunicorn's quiet.
 accesslog = None
 errorlog = "-"
+
+# Every worker writes its metrics to shared files here; /system/metrics merges them. It must be set
+# before the workers import prometheus_client, and emptied at each start so no stale samples remain.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="namaskah-metrics-")
+
+
+def on_starting(server):
+    import glob
+
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

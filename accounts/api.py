@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
-from accounts.models import ApiKey, LedgerEntry
+from accounts.models import Account, ApiKey, LedgerEntry
 from accounts.money import money_str
 from namaskah import ratelimit
 from namaskah.schema import ERRORS
@@ -22,16 +22,16 @@ class RegisterApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []  # sign-up needs no session, hence no CSRF token
 
-    class InputSerializer(serializers.Serializer):
+    class RegisterInputSerializer(serializers.Serializer):
         email = serializers.EmailField(max_length=254)
         password = serializers.CharField(max_length=128, trim_whitespace=False, style={"input_type": "password"})
 
-    @extend_schema(request=InputSerializer, responses={201: inline_serializer("Registered", {
+    @extend_schema(request=RegisterInputSerializer, responses={201: inline_serializer("Registered", {
         "id": serializers.IntegerField(), "email": serializers.EmailField()}), **ERRORS},
         summary="Create a customer account (then POST /auth/token)")
     def post(self, request):
         ratelimit.per_ip(request, group="register", rate=settings.RATE_REGISTER_IP)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.register(**serializer.validated_data)
         return Response({"id": user.pk, "email": user.email}, status=201)
@@ -61,7 +61,8 @@ class AccountApi(APIView):
         "email": serializers.EmailField(), "balance": serializers.DecimalField(max_digits=12, decimal_places=2)}),
         **ERRORS}, summary="Your email and balance (USD)")
     def get(self, request):
-        return Response({"email": request.user.email, "balance": money_str(request.user.account.balance)})
+        account = Account.objects.get(user=request.user)  # fresh: the balance may have just moved
+        return Response({"email": request.user.email, "balance": money_str(account.balance)})
 
 
 class LedgerEntryOut(serializers.Serializer):
@@ -94,19 +95,19 @@ class ApiKeyOut(serializers.Serializer):
 
 
 class ApiKeysApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ApiKeyInputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=64)
 
     @extend_schema(responses={200: ApiKeyOut(many=True), **ERRORS}, summary="Your API keys (never the keys themselves)")
     def get(self, request):
         return Response(ApiKeyOut(ApiKey.objects.filter(user=request.user), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: inline_serializer("NewApiKey", {
+    @extend_schema(request=ApiKeyInputSerializer, responses={201: inline_serializer("NewApiKey", {
         "id": serializers.IntegerField(), "name": serializers.CharField(), "prefix": serializers.CharField(),
         "key": serializers.CharField(help_text="Shown once: store it now")}), **ERRORS},
         summary="Create an API key; the key is shown once")
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.ApiKeyInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         row, key = services.create_api_key(user=request.user, name=serializer.validated_data["name"])
         return Response({"id": row.pk, "name": row.name, "prefix": row.prefix, "key": key}, status=201)

@@ -129,7 +129,10 @@ def register(*, email: str, password: str) -> User:
     validate_email(email)
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": ["An account with this email already exists."]})
-    validate_password(password, user=User(email=email))
+    try:
+        validate_password(password, user=User(email=email))
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from None
     try:
         with transaction.atomic():
             return User.objects.create_user(email, password)
@@ -162,7 +165,7 @@ def revoke_api_key(*, user: User, key_id: int) -> ApiKey:
 def user_for_api_key(raw: str) -> User | None:
     """The active user owning this full key, or None. Constant-time comparison of the hash."""
 
-    parts = raw.strip().split("_")
+    parts = raw.strip().split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
     row = ApiKey.objects.select_related("user").filter(prefix=parts[1], revoked_at__isnull=True).first()

@@ -1,11 +1,16 @@
+import hmac
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from monitoring import metrics
 
 
 def _probe(check) -> dict:
@@ -54,3 +59,50 @@ def health(request):
 def live(request):
     """Liveness for load balancers: the process answers; no I/O."""
     return JsonResponse({"status": "alive"})
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+@never_cache
+@require_GET
+def metrics_view(request):
+    """Not public: a staff session or `Authorization: Bearer $METRICS_TOKEN`. JSON, or Prometheus text
+    with ?format=prometheus (or an Accept header asking for text/plain)."""
+    if not _metrics_allowed(request):
+        return JsonResponse({"error": {"code": "not_authenticated", "message": "Staff session or METRICS_TOKEN required."}},
+                            status=401, headers={"WWW-Authenticate": "Bearer"})
+    wants_text = request.GET.get("format") == "prometheus" or "text/plain" in request.headers.get("Accept", "")
+    if wants_text:
+        return HttpResponse(metrics.prometheus_text(), content_type=CONTENT_TYPE_LATEST)
+    return JsonResponse(metrics.as_json())
+
+
+@never_cache
+@require_GET
+def info(request):
+    """Public facts about this deployment: no secrets."""
+    from verifications.models import Country, Service
+
+    return JsonResponse({
+        "name": "Namaskah",
+        "version": settings.VERSION,
+        "provider": settings.PROVIDER,
+        "capabilities": ["sms", "voice"],
+        "countries": Country.objects.filter(enabled=True).count(),
+        "services": Service.objects.filter(enabled=True).count(),
+        "limits": {
+            "purchase": settings.RATE_PURCHASE, "poll": settings.RATE_POLL,
+            "login_per_ip": settings.RATE_LOGIN_IP, "login_per_email": settings.RATE_LOGIN_EMAIL,
+            "register_per_ip": settings.RATE_REGISTER_IP, "message_refresh_interval_s": settings.MESSAGE_REFRESH_INTERVAL,
+            "upstream_read_timeout_s": settings.TEXTVERIFIED_READ_TIMEOUT,
+            "breaker_failure_threshold": settings.BREAKER_FAILURE_THRESHOLD,
+            "breaker_recovery_timeout_s": settings.BREAKER_RECOVERY_TIMEOUT,
+        },
+    })

@@ -1,10 +1,39 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import api as accounts_api
 from monitoring import views as monitoring_views
+from verifications import api as verifications_api
+
+api = [
+    path("auth/register", accounts_api.RegisterApi.as_view(), name="api-register"),
+    path("auth/token", accounts_api.TokenApi.as_view(), name="api-token"),
+    path("auth/token/refresh", accounts_api.TokenRefreshApi.as_view(), name="api-token-refresh"),
+    path("auth/api-keys", accounts_api.ApiKeysApi.as_view(), name="api-keys"),
+    path("auth/api-keys/<int:pk>", accounts_api.ApiKeyDetailApi.as_view(), name="api-key-detail"),
+    path("account", accounts_api.AccountApi.as_view(), name="api-account"),
+    path("account/transactions", accounts_api.TransactionsApi.as_view(), name="api-transactions"),
+    path("verify/create", verifications_api.CreateVerificationApi.as_view(), name="api-verify-create"),
+    path("verify", verifications_api.VerificationListApi.as_view(), name="api-verify-list"),
+    path("verify/<uuid:pk>", verifications_api.VerificationDetailApi.as_view(), name="api-verify-detail"),
+    path("verify/<uuid:pk>/messages", verifications_api.MessagesApi.as_view(), name="api-verify-messages"),
+    path("verify/<uuid:pk>/voice", verifications_api.VoiceApi.as_view(), name="api-verify-voice"),
+    path("verify/<uuid:pk>/report", verifications_api.ReportApi.as_view(), name="api-verify-report"),
+    path("services", verifications_api.ServicesApi.as_view(), name="api-services"),
+    path("countries", verifications_api.CountriesApi.as_view(), name="api-countries"),
+    path("pricing/quote", verifications_api.QuoteApi.as_view(), name="api-quote"),
+    path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("system/health", monitoring_views.health, name="system-health"),
     path("system/live", monitoring_views.live, name="system-live"),
+    path("system/metrics", monitoring_views.metrics_view, name="system-metrics"),
+    path("system/info", monitoring_views.info, name="system-info"),
+    *api,
+    path("", include("accounts.urls")),
+    path("", include("verifications.urls")),
 ]

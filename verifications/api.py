@@ -64,13 +64,13 @@ SETTLE_OUT = inline_serializer("SettleResult", {
 
 
 class CreateVerificationApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class CreateInputSerializer(serializers.Serializer):
         service = CatalogueChoice(slug_field="slug", queryset=Service.objects.select_related("tier"))
         country = CatalogueChoice(slug_field="code", queryset=Country.objects.all())
         capability = serializers.ChoiceField(choices=Capability.choices)
 
     @extend_schema(
-        request=InputSerializer, responses={201: VerificationOut, 200: VerificationOut, **ERRORS},
+        request=CreateInputSerializer, responses={201: VerificationOut, 200: VerificationOut, **ERRORS},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description=(
             "Optional. The same key and body within 24 h returns the first response and buys nothing; "
             "the same key with another body answers 422."))],
@@ -84,7 +84,7 @@ class CreateVerificationApi(APIView):
         return Response(VerificationOut(verification).data, status=201 if created else 200)
 
     def _validated(self, request) -> dict:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.CreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not 1 <= len(key.strip()) <= 255:
@@ -214,7 +214,7 @@ class CountriesApi(APIView):
 class QuoteApi(APIView):
     permission_classes = [AllowAny]
 
-    class InputSerializer(CreateVerificationApi.InputSerializer):
+    class QuoteInputSerializer(CreateVerificationApi.CreateInputSerializer):
         pass
 
     @extend_schema(parameters=[OpenApiParameter("service", str, required=True),
@@ -226,7 +226,7 @@ class QuoteApi(APIView):
                        "price": serializers.DecimalField(max_digits=12, decimal_places=2)}), **ERRORS},
                    summary="The price a purchase would charge")
     def get(self, request):
-        serializer = self.InputSerializer(data=request.query_params)
+        serializer = self.QuoteInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         services.check_available(service=data["service"], country=data["country"], capability=data["capability"])

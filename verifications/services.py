@@ -93,10 +93,10 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
         rental = provider.rent(service=service.provider_service_name, capability=capability, max_price=amount,
                                idempotency_key=str(verification.pk))
     except ProviderError as exc:
-        _fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
+        fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
         raise
     except Exception:
-        _fail_and_refund(verification, reason="internal error while renting the number")
+        fail_and_refund(verification, reason="internal error while renting the number")
         raise
     _store_rental(verification, rental, provider)
     return verification, True
@@ -134,7 +134,7 @@ def _store_rental(verification: Verification, rental: Rental, provider) -> None:
         )
     except Exception:
         _cancel_upstream_quietly(provider, rental.reference)
-        _fail_and_refund(verification, reason="could not store the rented number")
+        fail_and_refund(verification, reason="could not store the rented number")
         raise
     if not stored:
         # Settled meanwhile (e.g. reconcile failed it): nobody will use this number, give it back.
@@ -153,7 +153,7 @@ def _cancel_upstream_quietly(provider, reference: str) -> None:
         log.warning("could not cancel orphaned rental %s upstream: %s", reference, exc.code)
 
 
-def _fail_and_refund(verification: Verification, *, reason: str) -> None:
+def fail_and_refund(verification: Verification, *, reason: str) -> None:
     with transaction.atomic():
         if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
             status=Status.FAILED, status_reason=reason
@@ -254,7 +254,7 @@ def cancel(*, verification: Verification) -> Verification:
         provider.cancel(verification.provider_ref)
     except ProviderRejected as exc:
         raise WrongState(f"The provider refused to cancel: {exc.message}", code="cannot_cancel") from exc
-    return _settle(verification, status=Status.CANCELLED, reason="cancelled by customer", memo="cancelled")
+    return settle(verification, status=Status.CANCELLED, reason="cancelled by customer", memo="cancelled")
 
 
 def report(*, verification: Verification) -> Verification:
@@ -267,7 +267,7 @@ def report(*, verification: Verification) -> Verification:
         provider.report(verification.provider_ref)
     except ProviderRejected as exc:
         raise WrongState(f"The provider refused the report: {exc.message}", code="cannot_report") from exc
-    return _settle(verification, status=Status.FAILED, reason="number reported as not working", memo="reported")
+    return settle(verification, status=Status.FAILED, reason="number reported as not working", memo="reported")
 
 
 def expire(*, verification: Verification) -> bool:
@@ -277,7 +277,7 @@ def expire(*, verification: Verification) -> bool:
     if has_code(verification):
         return False
     before = verification.status
-    _settle(verification, status=Status.EXPIRED, reason="no code before expiry", memo="expired without a code",
+    settle(verification, status=Status.EXPIRED, reason="no code before expiry", memo="expired without a code",
             strict=False)
     return before == Status.PENDING and verification.status == Status.EXPIRED
 
@@ -301,7 +301,7 @@ def _check_settleable(verification: Verification, *, action: str) -> None:
         raise WrongState("The number is still being rented; try again in a moment", code="purchase_in_progress")
 
 
-def _settle(verification: Verification, *, status: str, reason: str, memo: str, strict: bool = True) -> Verification:
+def settle(verification: Verification, *, status: str, reason: str, memo: str, strict: bool = True) -> Verification:
     with transaction.atomic():
         won = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
             status=status, status_reason=reason

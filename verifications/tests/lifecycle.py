@@ -1,0 +1,44 @@
+"""Builders for the lifecycle and API tests: a small shop on the real mock provider."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework.test import APIClient
+
+from accounts import services as accounts
+from verifications.models import Country, PricingTier, Service
+
+SCENARIOS = ["test_pending", "test_no_numbers", "test_unavailable", "test_timeout", "test_two_codes", "test_html_sms",
+             "test_insufficient_balance"]
+
+
+def make_shop() -> dict:
+    """Tiers at the seed's prices, WhatsApp (Premium) and Telegram (Standard), test-mode services, US + GB."""
+    standard = PricingTier.objects.create(name="Standard", sms_price=Decimal("1.00"), order=2)
+    premium = PricingTier.objects.create(name="Premium", sms_price=Decimal("1.50"), order=3)
+    shop = {
+        "telegram": Service.objects.create(slug="telegram", name="Telegram", provider_service_name="telegram", tier=standard),
+        "whatsapp": Service.objects.create(slug="whatsapp", name="WhatsApp", provider_service_name="whatsapp", tier=premium),
+        "paypal": Service.objects.create(slug="paypal", name="PayPal", provider_service_name="paypal", tier=premium,
+                                         supports_sms=False),
+        "us": Country.objects.create(code="US", name="United States", dialling_code="+1", provider="textverified", order=0),
+        "gb": Country.objects.create(code="GB", name="United Kingdom", dialling_code="+44", provider="mock", order=1),
+    }
+    for name in SCENARIOS:
+        shop[name] = Service.objects.create(slug=name.replace("_", "-"), name=name, provider_service_name=name, tier=standard)
+    return shop
+
+
+def fund(user, amount: str) -> None:
+    accounts.credit(user=user, amount=amount, memo="test funds")
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def balance(user) -> Decimal:
+    user.account.refresh_from_db()
+    return user.account.balance
