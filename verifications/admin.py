@@ -2,7 +2,7 @@
 
 Prices shown here come from verifications.selectors.price, the function the purchase charges with.
 Verifications are read-only: their state changes through services, and money goes back only through
-the refund action, which calls accounts.services.refund_verification.
+the refund action, which calls verifications.services.staff_refund.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.utils.html import format_html
 
 from accounts import services as accounts
 from accounts.admin import MOVE_MONEY_PERMISSION, LedgerEntryInline, ReadOnlyMixin
-from verifications import selectors
+from verifications import selectors, services
 from verifications.models import (
     Capability, Country, Message, PricingSettings, PricingTier, ProviderName, Service, Verification, VoiceCall,
 )
@@ -270,8 +270,7 @@ class VerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
         refunded, total, already, uncharged = 0, Decimal("0.00"), 0, 0
         for verification in queryset.iterator():
             try:
-                entry = accounts.refund_verification(verification=verification, created_by=request.user,
-                                                     memo="refund by staff")
+                entry = services.staff_refund(verification=verification, staff=request.user)
             except accounts.AlreadyRefunded:
                 already += 1
             except accounts.NothingToRefund:

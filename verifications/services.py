@@ -307,11 +307,28 @@ def settle(verification: Verification, *, status: str, reason: str, memo: str, s
             status=status, status_reason=reason
         )
         if won:
-            accounts.refund_verification(verification=verification, memo=memo)
+            try:
+                with transaction.atomic():  # a savepoint: the status change stands either way
+                    accounts.refund_verification(verification=verification, memo=memo)
+            except accounts.AlreadyRefunded:
+                pass  # staff refunded it earlier: settling must not refund twice, nor stay pending
     verification.refresh_from_db()
     if not won and strict:
         raise WrongState(f"This verification is already {verification.status}")
     return verification
+
+
+def staff_refund(*, verification: Verification, staff: User):
+    """Refund by staff, recorded with their name. A pending verification is cancelled with it (and its
+    number given back upstream) so nothing refunds it again later. Raises AlreadyRefunded, NothingToRefund."""
+    with transaction.atomic():
+        cancelled = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
+            status=Status.CANCELLED, status_reason="refunded by staff")
+        entry = accounts.refund_verification(verification=verification, created_by=staff, memo="refund by staff")
+    verification.refresh_from_db()
+    if cancelled and verification.provider_ref:
+        _cancel_upstream_quietly(get_provider(verification.provider), verification.provider_ref)
+    return entry
 
 
 def refunded_amount(verification: Verification):

@@ -283,3 +283,18 @@ def test_account_and_transactions_show_the_ledger(shop, alice, settings):
     rows = api.get("/account/transactions").json()["results"]
     assert [(r["kind"], r["amount"]) for r in rows] == [("refund", "1.00"), ("charge", "-1.00"), ("topup", "5.00")]
     assert rows[0]["verification"] == body["id"]
+
+
+def test_a_staff_refund_of_a_pending_verification_cancels_it_and_expiry_never_refunds_again(shop, alice, staff, settings):
+    from verifications import services
+
+    settings.MOCK_SMS_DELAY = 100000
+    fund(alice, "5.00")
+    body = create(api_for(alice), service="test-pending").json()
+    verification = Verification.objects.get(pk=body["id"])
+    entry = services.staff_refund(verification=verification, staff=staff)
+    assert entry.created_by == staff and verification.status == "cancelled"
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        call_command("expire_verifications")
+    assert LedgerEntry.objects.filter(verification=verification, kind="refund").count() == 1
+    assert balance(alice) == Decimal("5.00")
