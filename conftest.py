@@ -22,7 +22,10 @@ def _fresh_cache():
     # The cache holds breaker state, rate-limit counters and tokens: no test may see another's.
     cache.clear()
     yield
-    cache.clear()
+    try:
+        cache.clear()
+    except Exception:
+        pass  # a test that pointed the cache at a dead server; the next setup clears the real one
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,112 @@
+"""HealthMonitor: the database, the cache and each provider in use, aggregated into one verdict.
+
+healthy   (200) everything answers;
+degraded  (200) the site works but a provider is failing or its circuit is open/half-open;
+unhealthy (503) the database or the cache is down.
+Provider health comes from providers.health: cached PROVIDER_HEALTH_TTL seconds, refreshed by real
+traffic, with the breaker state read live — so when the circuit closes again, health says so at once.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+
+
+@dataclass
+class Report:
+    status: str
+    components: dict = field(default_factory=dict)
+
+    @property
+    def http_status(self) -> int:
+        return 503 if self.status == UNHEALTHY else 200
+
+    @property
+    def exit_code(self) -> int:
+        return {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}[self.status]
+
+    def as_dict(self) -> dict:
+        return {"status": self.status, "checked_at": timezone.now().isoformat(), "components": self.components}
+
+
+def providers_in_use() -> list[str]:
+    """The providers this deployment can send a purchase to."""
+    if settings.PROVIDER == "mock":
+        return ["mock"]
+    from verifications.models import Country
+
+    names = set(Country.objects.filter(enabled=True).values_list("provider", flat=True)) | {settings.PROVIDER}
+    if not settings.DEBUG:
+        names.discard("mock")  # never used in production (registry.for_country refuses it)
+    return sorted(names)
+
+
+class HealthMonitor:
+    def __init__(self, *, connection=None, cache=None):
+        from django.core.cache import cache as default_cache
+        from django.db import connection as default_connection
+
+        self.connection = connection or default_connection
+        self.cache = cache or default_cache
+
+    def check(self) -> Report:
+        components = {"database": self._timed(self._database), "cache": self._timed(self._cache)}
+        core_ok = all(c["status"] == "ok" for c in components.values())
+        provider_names = providers_in_use() if components["database"]["status"] == "ok" else [settings.PROVIDER]
+        degraded = False
+        for name in provider_names:
+            components[f"provider:{name}"] = component = self._provider(name)
+            degraded |= component["status"] != "ok"
+        status = UNHEALTHY if not core_ok else DEGRADED if degraded else HEALTHY
+        return Report(status=status, components=components)
+
+    def _timed(self, check) -> dict:
+        started = time.perf_counter()
+        try:
+            check()
+            result = {"status": "ok"}
+        except Exception as exc:  # a failing dependency is a finding, never a 500
+            result = {"status": "down", "error": type(exc).__name__}
+        result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+        result["checked_at"] = timezone.now().isoformat()
+        return result
+
+    def _database(self) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+
+    def _cache(self) -> None:
+        key = "health:probe"
+        self.cache.set(key, "1", 10)
+        if self.cache.get(key) != "1":
+            raise RuntimeError("the cache did not return what was written")
+
+    def _provider(self, name: str) -> dict:
+        from providers.base import ProviderError
+        from providers.breaker import HALF_OPEN, breaker_state
+        from providers.health import provider_health
+        from providers.registry import get_provider
+
+        if breaker_state(name).state == HALF_OPEN:
+            # The recovery window has come: let health be the single probe that may close the
+            # circuit, so recovery shows at once even when no customer is buying.
+            try:
+                get_provider(name).probe()
+            except ProviderError:
+                pass
+        health = provider_health(name)
+        breaker = breaker_state(name)
+        return {
+            "status": "ok" if health.ok and breaker.state == "closed" else "failing",
+            "latency_ms": health.latency_ms,
+            "checked_at": health.checked_at.isoformat(),
+            "detail": health.detail,
+            "breaker": {"state": breaker.state, "failures": breaker.failures, "opened_at": breaker.opened_at,
+                        "retry_after": breaker.retry_after},
+        }
