@@ -92,7 +92,8 @@ def history(request):
 @content_security_policy
 @login_required
 def transactions(request):
-    rows = LedgerEntry.objects.filter(account__user=request.user).order_by("-created_at", "-id")
+    rows = (LedgerEntry.objects.filter(account__user=request.user).select_related("verification__service")
+            .order_by("-created_at", "-id"))
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "verifications/transactions.html", {"page": page})
 

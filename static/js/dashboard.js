@@ -261,7 +261,8 @@
     render(card);
     tick(card);
     card.ticker = setInterval(function () { tick(card); }, 1000);
-    if (card.status === "pending") poll(card, false);
+    // A fresh card may be an idempotent replay of one that already settled: one poll fills it in.
+    if (card.status === "pending" || fresh) poll(card, false);
     updateEmpty();
     if (fresh) el.focus();
     return card;

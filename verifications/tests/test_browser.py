@@ -195,6 +195,10 @@ def test_it_registers_logs_in_buys_copies_reads_codes_and_cancels(shop, page, li
     expect(sms_card.locator('[data-field="messages"] .sms-text')).to_contain_text(sms.messages.get().code)
     assert page.evaluate("window.__sameDocument") is True
     expect(page.locator("#balance")).to_have_text("$7.70")
+    polls = []
+    page.on("request", lambda request: polls.append(request.url) if "/messages" in request.url else None)
+    page.wait_for_timeout(2500)  # 2.5 poll intervals: a final card asks nothing more
+    assert polls == []
     shoot(page, "04-code-received")
 
     # Cancel a second one that never gets an SMS: confirm, refunded amount and the new balance.
@@ -235,6 +239,8 @@ def test_it_reports_a_number_and_a_reload_keeps_the_active_cards(shop, page):
     page.reload()  # the dashboard lists the pending verification on load
     card = page.locator(".card").first
     expect(field(card, "e164")).to_have_text(Verification.objects.get(user=user).phone_number)
+    with page.expect_request(re.compile(r"/verify/[0-9a-f-]+/messages\?refresh=1$")):
+        card.get_by_role("button", name="Check messages").click()
     page.once("dialog", lambda dialog: dialog.accept())
     card.get_by_role("button", name="Report number").click()
     expect(field(card, "result")).to_have_text("Reported: $1.00 refunded. New balance $5.00.")
@@ -243,6 +249,25 @@ def test_it_reports_a_number_and_a_reload_keeps_the_active_cards(shop, page):
     card.get_by_role("button", name="Dismiss").click()
     expect(page.locator(".card")).to_have_count(0)
     expect(page.locator("#cards-empty")).to_be_visible()
+    assert page.problems == []
+
+
+def test_the_countdown_runs_out_and_the_card_shows_the_refund(shop, page, settings):
+    from playwright.sync_api import expect
+
+    settings.MOCK_VERIFICATION_LIFETIME = 4  # seconds
+    user = customer("late@example.com", "5.00")
+    log_in(page, user.email)
+    card = buy(page, search="pending", service="test-pending")
+    expect(field(card, "countdown")).to_have_text(re.compile(r"^Expires in 0:0[1-4] \(at "))
+    expect(page.locator("#balance")).to_have_text("$4.00")
+    expect(field(card, "status")).to_have_text("Expired", timeout=SMS_WAIT)
+    expect(field(card, "result")).to_have_text("Expired without a code: the $1.00 was refunded.")
+    expect(page.locator("#balance")).to_have_text("$5.00")
+    expect(card.get_by_role("button", name="Cancel & refund")).to_be_disabled()
+    expect(card.get_by_role("button", name="Check messages")).to_be_disabled()
+    verification = Verification.objects.get(user=user)
+    assert verification.status == "expired" and verification.refunded_at is not None
     assert page.problems == []
 
 
@@ -375,9 +400,17 @@ def test_it_works_with_the_keyboard_and_on_a_phone_screen(shop, page):
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a phone"
     shoot(page, "08-phone")
-    for path in ("/history", "/transactions", "/api-keys", "/settings", "/"):
+    for path in ("/dashboard", "/history", "/transactions", "/api-keys", "/settings", "/"):
         page.goto(path)
         assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+        assert page.evaluate(UNNAMED_CONTROLS) == [], path
+
+
+# Every visible control has an accessible name: a <label>, aria-label or its own text.
+UNNAMED_CONTROLS = """() => Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea, button"))
+    .filter(el => el.offsetParent !== null)
+    .filter(el => !(el.labels && el.labels.length) && !el.getAttribute("aria-label") && !el.textContent.trim())
+    .map(el => el.outerHTML)"""
 
 
 def test_it_creates_copies_and_revokes_an_api_key_and_filters_the_history(shop, page, settings):
@@ -414,6 +447,11 @@ def test_it_creates_copies_and_revokes_an_api_key_and_filters_the_history(shop, 
     expect(page.locator("table.history tbody tr")).to_have_count(1)
     expect(page.locator("table.history tbody tr")).to_contain_text("test_pending")
     shoot(page, "10-history-filtered")
+    created = page.locator("table.history time").first  # written in UTC by the server, shown in local time
+    iso = created.get_attribute("datetime")
+    expect(created).to_have_attribute("title", iso)
+    expect(created).not_to_contain_text("UTC")
+    assert created.inner_text() == page.evaluate("iso => new Date(iso).toLocaleString()", iso)
     page.get_by_role("link", name="Transactions").click()
     expect(page.locator("table.ledger tbody tr")).to_have_count(3)
     assert page.problems == []

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from accounts import services as accounts
-from verifications import selectors
+from verifications import selectors, services
 from verifications.models import Message, PricingSettings, Verification, VoiceCall
 from verifications.tests.lifecycle import make_shop
 
@@ -212,15 +212,30 @@ def test_the_transactions_page_is_my_ledger_newest_first(alice_client, alice, bo
     assert "+2.50" in html and "12.50" in html and "bob&#x27;s money" not in html and "99.00" not in html
 
 
-def test_the_transactions_page_is_paginated_with_constant_queries(alice_client, alice, django_assert_max_num_queries):
-    for n in range(45):
+def test_the_transactions_page_names_the_verification_behind_a_charge_or_refund(alice_client, alice, shop, settings):
+    settings.MOCK_SMS_DELAY = 600
+    accounts.credit(user=alice, amount="5.00", memo="bank transfer")
+    v, _ = services.purchase(user=alice, service=shop["whatsapp"], country=shop["us"], capability="voice")
+    services.cancel(verification=v)
+    html = alice_client.get("/transactions").content.decode()
+    assert html.count(f'WhatsApp · Voice · <span class="mono">{v.phone_number}</span>') == 2
+    assert "-1.80" in html and "+1.80" in html and f"</span> — cancelled</td>" in html
+
+
+def test_the_transactions_page_is_paginated_with_constant_queries(alice_client, alice, shop, settings,
+                                                                   django_assert_max_num_queries):
+    settings.MOCK_SMS_DELAY = 600
+    for n in range(40):
         accounts.credit(user=alice, amount="1.00", memo=f"top-up {n}")
+    for _ in range(5):  # charges name their verification: joined, not one query per row
+        services.purchase(user=alice, service=shop["telegram"], country=shop["us"], capability="sms")
     with django_assert_max_num_queries(8):
         first = alice_client.get("/transactions")
     assert rows(first) == 20 and "Page 1 of 3" in first.content.decode()
+    assert first.content.decode().count("Telegram · SMS") == 5
     assert rows(alice_client.get("/transactions?page=3")) == 5
     alice.account.refresh_from_db()
-    assert alice.account.balance == Decimal("45.00")
+    assert alice.account.balance == Decimal("35.00")
 
 
 def test_the_transactions_page_has_an_empty_state(alice_client, db):
