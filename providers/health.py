@@ -45,8 +45,10 @@ def cached(name: str) -> Health | None:
     try:
         entry = cache.get(_key(name))
     except Exception:
-        entry = _fresh_local(name)
-    if not entry:
+        entry = _local_entry(name)
+    # The cache TTL does the same on a good day; checking the age too keeps an entry from outliving
+    # PROVIDER_HEALTH_TTL when the cache cannot expire it (or when the clock is moved in tests).
+    if not entry or _age(entry) >= int(settings.PROVIDER_HEALTH_TTL):
         return None
     return Health(ok=entry["ok"], latency_ms=entry["latency_ms"], checked_at=datetime.fromisoformat(entry["checked_at"]),
                   detail=entry.get("detail", ""))
@@ -73,10 +75,10 @@ def provider_health(name: str) -> Health:
                   breaker_state=state)
 
 
-def _fresh_local(name: str) -> dict | None:
+def _local_entry(name: str) -> dict | None:
     with _local_lock:
-        entry = _local.get(name)
-    if not entry:
-        return None
-    age = (timezone.now() - datetime.fromisoformat(entry["checked_at"])).total_seconds()
-    return entry if age < int(settings.PROVIDER_HEALTH_TTL) else None
+        return _local.get(name)
+
+
+def _age(entry: dict) -> float:
+    return (timezone.now() - datetime.fromisoformat(entry["checked_at"])).total_seconds()

@@ -22,6 +22,8 @@ from providers.breaker import CircuitBreaker, breaker_for
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
+# Read with getattr by the client (defaults 0.5, 0.5 and 16); not in settings.py yet.
+OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE")
 
 
 class Guarded:
@@ -100,7 +102,8 @@ def _textverified_config() -> tuple:
     # API key itself is never kept as a dict key.
     secret = hashlib.sha256(f"{settings.TEXTVERIFIED_API_KEY}|{settings.TEXTVERIFIED_EMAIL}".encode()).hexdigest()
     return ("textverified", settings.TEXTVERIFIED_BASE_URL, secret, settings.TEXTVERIFIED_CONNECT_TIMEOUT,
-            settings.TEXTVERIFIED_READ_TIMEOUT, settings.TEXTVERIFIED_MAX_RETRIES, settings.TEXTVERIFIED_RETRY_AFTER_CAP)
+            settings.TEXTVERIFIED_READ_TIMEOUT, settings.TEXTVERIFIED_MAX_RETRIES, settings.TEXTVERIFIED_RETRY_AFTER_CAP,
+            *(getattr(settings, name, None) for name in OPTIONAL_TEXTVERIFIED_SETTINGS))
 
 
 def _build(name: str) -> Provider:

@@ -1,5 +1,6 @@
 """The mock backend: deterministic, time-driven, every scenario, several workers' worth of state."""
 import re
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -218,7 +219,7 @@ def test_failure_injection_is_deterministic_per_key(mock, settings):
 
 
 def test_it_works_with_a_separate_cache_instance_per_worker():
-    name = "mock-workers"
+    name = f"mock-workers-{uuid.uuid4().hex}"
     worker_a, worker_b = MockProvider(cache=LocMemCache(name, {})), MockProvider(cache=LocMemCache(name, {}))
     rental = worker_a.rent(service="test_pending", capability="sms", max_price=Decimal("1"), idempotency_key="w")
     worker_b.cancel(rental.reference)
