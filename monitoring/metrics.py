@@ -21,15 +21,18 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0
 HTTP_REQUESTS = Counter("namaskah_http_requests", "HTTP requests answered", ["endpoint", "method", "status"])
 HTTP_LATENCY = Histogram("namaskah_http_request_duration_seconds", "Time to answer a request", ["endpoint"],
                          buckets=LATENCY_BUCKETS)
+DB_QUERIES = Counter("namaskah_db_queries", "SQL statements run while answering requests", ["endpoint"])
 PROVIDER_CALLS = Counter("namaskah_provider_calls", "Calls to an upstream provider", ["provider", "operation", "outcome"])
 PROVIDER_LATENCY = Histogram("namaskah_provider_call_duration_seconds", "Upstream call latency", ["provider", "operation"],
                              buckets=LATENCY_BUCKETS)
 BREAKER_TRANSITIONS = Counter("namaskah_breaker_transitions", "Circuit breaker state changes", ["provider", "from_state", "to_state"])
 
 
-def observe_request(*, endpoint: str, method: str, status: int, seconds: float) -> None:
+def observe_request(*, endpoint: str, method: str, status: int, seconds: float, queries: int = 0) -> None:
     HTTP_REQUESTS.labels(endpoint, method, str(status)).inc()
     HTTP_LATENCY.labels(endpoint).observe(seconds)
+    if queries:
+        DB_QUERIES.labels(endpoint).inc(queries)
 
 
 def observe_provider_call(*, provider: str, operation: str, outcome: str, seconds: float) -> None:
@@ -82,7 +85,7 @@ def scrape_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (HTTP_REQUESTS, HTTP_LATENCY, PROVIDER_CALLS, PROVIDER_LATENCY, BREAKER_TRANSITIONS):
+        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY, BREAKER_TRANSITIONS):
             registry.register(collector)
     registry.register(BusinessCollector())
     return registry
@@ -122,7 +125,9 @@ def as_json() -> dict:
         row["requests"] += int(sample.value)
         if sample.labels["status"].startswith("5"):
             row["errors"] += int(sample.value)
+    queries = {s.labels["endpoint"]: s.value for s in families["namaskah_db_queries"].samples if s.name.endswith("_total")}
     for name, row in endpoints.items():
+        row["queries_per_request"] = round(queries.get(name, 0) / row["requests"], 2) if row["requests"] else 0.0
         row["error_rate"] = round(row["errors"] / row["requests"], 4) if row["requests"] else 0.0
         row.update(_latency(families["namaskah_http_request_duration_seconds"], {"endpoint": name}))
     providers: dict[str, dict] = {}

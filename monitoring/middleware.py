@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 
+from django.db import connection
 from django.utils.functional import empty
 
 from monitoring import metrics
@@ -24,8 +25,10 @@ class RequestLogMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
         status = 500
+        counter = _QueryCounter()
         try:
-            response = self.get_response(request)
+            with connection.execute_wrapper(counter):
+                response = self.get_response(request)
             status = response.status_code
             response["X-Request-ID"] = request.request_id
             return response
@@ -34,7 +37,8 @@ class RequestLogMiddleware:
             match = getattr(request, "resolver_match", None)
             # Label by route name, never by raw path: ids in paths would explode the metric's cardinality.
             endpoint = (match.url_name or match.route) if match else "unmatched"
-            metrics.observe_request(endpoint=endpoint, method=request.method, status=status, seconds=seconds)
+            metrics.observe_request(endpoint=endpoint, method=request.method, status=status, seconds=seconds,
+                                    queries=counter.count)
             user_id = _user_id(request)
             # Path without the query string: query strings can carry tokens.
             log.info("%s %s %s %.1fms request_id=%s user_id=%s", request.method, request.path, status,
@@ -49,3 +53,14 @@ def _user_id(request):
     if user is None or getattr(user, "_wrapped", None) is empty:
         return None
     return user.pk if user.is_authenticated else None
+
+
+class _QueryCounter:
+    """Counts the SQL statements of one request (a real measurement for /system/metrics and the bench)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)

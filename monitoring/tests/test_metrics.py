@@ -92,3 +92,15 @@ def test_info_is_public_and_has_no_secrets(db, client, settings):
     text = str(body)
     for secret in (settings.SECRET_KEY, settings.JWT_SECRET_KEY, "s3cret-metrics-token"):
         assert secret not in text
+
+
+def test_sql_queries_per_request_are_measured(db, staff, alice):
+    from verifications.tests.lifecycle import api_for, fund, make_shop
+
+    make_shop()
+    fund(alice, "5.00")
+    api_for(alice).get("/account")
+    client = APIClient()
+    client.force_login(staff)
+    row = client.get("/system/metrics").json()["http"]["api-account"]
+    assert row["requests"] == 1 and row["queries_per_request"] >= 1
