@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import User
 from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
+from providers.breaker import OPEN
 from providers.registry import for_country, get_provider
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
 from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
@@ -109,7 +110,13 @@ def check_available(*, service: Service, country: Country, capability: str):
         raise NotAvailable(f"{service.name} in {country.name} is not available right now")
     if not service.supports(capability):
         raise NotAvailable(f"{service.name} does not offer {Capability(capability).label} verification")
-    return for_country(country)
+    provider = for_country(country)
+    # Fail fast before charging while the circuit is open: a clear 503, no charge-and-refund churn.
+    circuit = provider.breaker.snapshot()
+    if circuit.state == OPEN:
+        raise ProviderUnavailable("The number provider is failing; purchases are paused.", code="circuit_open",
+                                  retry_after=circuit.retry_after)
+    return provider
 
 
 def _replay(*, user: User, key: str, request_fp: str) -> Verification | None:
