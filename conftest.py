@@ -29,6 +29,17 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_providers():
+    # Each test starts like a new worker process: breakers remember a dead cache for a few seconds
+    # and clients keep tokens, which must not leak from one test into the next.
+    from providers import breaker, registry
+
+    breaker._breakers.clear()
+    registry._instances.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -13,7 +13,7 @@ import os
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0,
                    3.0, 5.0, 10.0, 30.0)
@@ -25,7 +25,6 @@ DB_QUERIES = Counter("namaskah_db_queries", "SQL statements run while answering 
 PROVIDER_CALLS = Counter("namaskah_provider_calls", "Calls to an upstream provider", ["provider", "operation", "outcome"])
 PROVIDER_LATENCY = Histogram("namaskah_provider_call_duration_seconds", "Upstream call latency", ["provider", "operation"],
                              buckets=LATENCY_BUCKETS)
-BREAKER_TRANSITIONS = Counter("namaskah_breaker_transitions", "Circuit breaker state changes", ["provider", "from_state", "to_state"])
 
 
 def observe_request(*, endpoint: str, method: str, status: int, seconds: float, queries: int = 0) -> None:
@@ -42,8 +41,25 @@ def observe_provider_call(*, provider: str, operation: str, outcome: str, second
         PROVIDER_LATENCY.labels(provider, operation).observe(seconds)
 
 
-def observe_breaker_transition(*, provider: str, from_state: str, to_state: str) -> None:
-    BREAKER_TRANSITIONS.labels(provider, from_state, to_state).inc()
+class BreakerCollector:
+    """Breaker state and transitions, read from the shared cache where every worker counts them."""
+
+    def collect(self):
+        from monitoring.health import providers_in_use
+        from providers.breaker import breaker_state
+
+        transitions = CounterMetricFamily("namaskah_breaker_transitions", "Circuit breaker state changes",
+                                          labels=["provider", "transition"])
+        state = GaugeMetricFamily("namaskah_breaker_state", "1 for the current state of each circuit",
+                                  labels=["provider", "state"])
+        for name in providers_in_use():
+            snapshot = breaker_state(name)
+            for transition, count in snapshot.transitions.items():
+                transitions.add_metric([name, transition], count)
+            for candidate in ("closed", "open", "half_open", "unknown"):
+                state.add_metric([name, candidate], 1.0 if snapshot.state == candidate else 0.0)
+        yield transitions
+        yield state
 
 
 class BusinessCollector:
@@ -85,9 +101,10 @@ def scrape_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY, BREAKER_TRANSITIONS):
+        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY):
             registry.register(collector)
     registry.register(BusinessCollector())
+    registry.register(BreakerCollector())
     return registry
 
 
@@ -146,13 +163,15 @@ def as_json() -> dict:
         {**s.labels, "count": int(s.value)} for s in families["namaskah_breaker_transitions"].samples
         if s.name.endswith("_total") and s.value
     ]
+    breakers = {s.labels["provider"]: s.labels["state"] for s in families["namaskah_breaker_state"].samples if s.value}
     business = {
         "verifications": {s.labels["status"]: int(s.value) for s in families["namaskah_verifications"].samples},
         "success_rate": round(families["namaskah_verification_success_ratio"].samples[0].value, 4),
         "revenue_usd": {s.labels["window"]: f"{s.value:.2f}" for s in families["namaskah_revenue_usd"].samples},
         "refunds": {s.labels["window"]: int(s.value) for s in families["namaskah_refunds"].samples},
     }
-    return {"http": endpoints, "providers": providers, "breaker_transitions": transitions, "business": business}
+    return {"http": endpoints, "providers": providers, "breakers": breakers, "breaker_transitions": transitions,
+            "business": business}
 
 
 def _latency(family, match: dict) -> dict:
@@ -166,5 +185,4 @@ def _latency(family, match: dict) -> dict:
             for q in (0.5, 0.95, 0.99)}
 
 
-__all__ = ["as_json", "prometheus_text", "observe_request", "observe_provider_call",
-           "observe_breaker_transition"]
+__all__ = ["as_json", "prometheus_text", "observe_request", "observe_provider_call"]

@@ -64,6 +64,9 @@ try:
     TEXTVERIFIED_READ_TIMEOUT = env.number(E, "TEXTVERIFIED_READ_TIMEOUT", 30.0, minimum=0.1, maximum=300)
     TEXTVERIFIED_MAX_RETRIES = env.integer(E, "TEXTVERIFIED_MAX_RETRIES", 3, minimum=0, maximum=10)
     TEXTVERIFIED_RETRY_AFTER_CAP = env.number(E, "TEXTVERIFIED_RETRY_AFTER_CAP", 5.0, minimum=0, maximum=60)
+    TEXTVERIFIED_BACKOFF_FACTOR = env.number(E, "TEXTVERIFIED_BACKOFF_FACTOR", 0.5, minimum=0, maximum=10)
+    TEXTVERIFIED_BACKOFF_JITTER = env.number(E, "TEXTVERIFIED_BACKOFF_JITTER", 0.5, minimum=0, maximum=10)
+    TEXTVERIFIED_POOL_SIZE = env.integer(E, "TEXTVERIFIED_POOL_SIZE", 16, minimum=1, maximum=256)
 
     BREAKER_FAILURE_THRESHOLD = env.integer(E, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1, maximum=1000)
     BREAKER_RECOVERY_TIMEOUT = env.integer(E, "BREAKER_RECOVERY_TIMEOUT", 60, minimum=1, maximum=3600)

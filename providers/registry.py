@@ -22,7 +22,7 @@ from providers.breaker import CircuitBreaker, breaker_for
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
-# Read with getattr by the client (defaults 0.5, 0.5 and 16); not in settings.py yet.
+# Part of the client config: a change rebuilds the client (defaults 0.5, 0.5 and 16).
 OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE")
 
 
@@ -36,18 +36,28 @@ class Guarded:
 
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
         started = time.perf_counter()
+        operation = getattr(fn, "__name__", "call")
         try:
             result = self.breaker.call(fn, *args, **kwargs)
         except ProviderUnavailable as exc:
             if exc.code != "circuit_open":  # a fast-fail says nothing new about the upstream
                 health_module.record(self.name, ok=False, latency_ms=_ms(started), detail=exc.code)
+            self._measure(operation, "circuit_open" if exc.code == "circuit_open" else "unavailable", started)
             raise
         except ProviderRejected:
             # The upstream answered: it is up, even if the answer was "no".
             health_module.record(self.name, ok=True, latency_ms=_ms(started))
+            self._measure(operation, "rejected", started)
             raise
         health_module.record(self.name, ok=True, latency_ms=_ms(started))
+        self._measure(operation, "ok", started)
         return result
+
+    def _measure(self, operation: str, outcome: str, started: float) -> None:
+        from monitoring.metrics import observe_provider_call
+
+        observe_provider_call(provider=self.name, operation=operation, outcome=outcome,
+                              seconds=time.perf_counter() - started)
 
     def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
         return self._call(self.inner.rent, service=service, capability=capability, max_price=max_price,
@@ -84,13 +94,13 @@ class Guarded:
     def probe(self) -> Health:
         """One real, guarded upstream probe. Raises ProviderUnavailable when it fails."""
 
-        def run() -> Health:
+        def probe() -> Health:
             result = self.inner.health()
             if not result.ok:
                 raise ProviderUnavailable(f"{self.name} health probe failed: {result.detail}", code="probe_failed")
             return result
 
-        return self._call(run)
+        return self._call(probe)
 
 
 def _ms(started: float) -> float:
