@@ -33,6 +33,8 @@ class RegisterApi(APIView):
         ratelimit.per_ip(request, group="register", rate=settings.RATE_REGISTER_IP)
         serializer = self.RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        ratelimit.enforce(request, group="register-email", rate=settings.RATE_REGISTER_EMAIL,
+                          key=f"email:{serializer.validated_data['email'].lower()}")
         user = services.register(**serializer.validated_data)
         return Response({"id": user.pk, "email": user.email}, status=201)
 

@@ -5,6 +5,7 @@ Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock pro
 variable is documented in README.md and .env.example.
 """
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -137,6 +138,11 @@ try:
     RATE_LOGIN_IP = env.get(E, "RATE_LOGIN_IP", "30/m")
     RATE_LOGIN_EMAIL = env.get(E, "RATE_LOGIN_EMAIL", "10/m")
     RATE_REGISTER_IP = env.get(E, "RATE_REGISTER_IP", "10/h")
+    RATE_REGISTER_EMAIL = env.get(E, "RATE_REGISTER_EMAIL", "5/h")
+    for _name in ("RATE_PURCHASE", "RATE_POLL", "RATE_LOGIN_IP", "RATE_LOGIN_EMAIL", "RATE_REGISTER_IP", "RATE_REGISTER_EMAIL"):
+        _rate = globals()[_name]
+        if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
+            raise env.ConfigError(f"{_name}={_rate!r} is not a rate like 20/m (count per s, m, h or d)")
     METRICS_TOKEN = env.get(E, "METRICS_TOKEN")
     LOG_LEVEL = env.choice(E, "LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
     LOG_FORMAT = env.choice(E, "LOG_FORMAT", "text", ("text", "json"))

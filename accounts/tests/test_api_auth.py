@@ -144,3 +144,11 @@ def test_a_key_whose_secret_contains_underscores_still_works(alice):
     ApiKey.objects.create(user=alice, name="u", prefix="deadbeef", hashed_key=hashlib.sha256(full.encode()).hexdigest())
     assert services.user_for_api_key(full) == alice
     assert services.user_for_api_key(full + "x") is None
+
+
+def test_registration_is_limited_per_email(db, settings):
+    settings.RATE_REGISTER_EMAIL = "2/h"
+    statuses = [APIClient(REMOTE_ADDR=f"198.51.100.{i}").post(
+        "/auth/register", {"email": "dup@example.com", "password": "short" if i < 2 else "a-long-enough-passphrase"},
+        format="json").status_code for i in range(3)]
+    assert statuses == [400, 400, 429]

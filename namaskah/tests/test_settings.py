@@ -141,3 +141,7 @@ def test_check_deploy_still_clean_behind_a_tls_terminating_proxy():
     env = {**PRODUCTION, "BEHIND_PROXY": "true", "CSRF_TRUSTED_ORIGINS": "https://namaskah.example.com"}
     result = start(env, None, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_refuses_a_malformed_rate():
+    assert "RATE_PURCHASE='lots' is not a rate like 20/m" in refusal({"RATE_PURCHASE": "lots"})
