@@ -67,3 +67,23 @@ def bob(make_user):
 @pytest.fixture
 def staff(make_user):
     return make_user("staff@example.com", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def catalogue(db):
+    """One tier (Standard, $1.00), one service (Telegram) and one country (US)."""
+    from verifications.tests.factories import make_catalogue
+
+    return make_catalogue()
+
+
+@pytest.fixture
+def staff_client(client, staff):
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client

@@ -116,12 +116,8 @@ class VerificationDetailApi(APIView):
         return Response(money_result(verification))
 
 
-class MessageOut(serializers.Serializer):
-    id = serializers.IntegerField()
-    sender = serializers.CharField()
-    text = serializers.CharField()
-    code = serializers.CharField(allow_null=True)
-    received_at = serializers.DateTimeField()
+class EmptyCodeIsNull:
+    """The database stores "no code" as ""; the API says null."""
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -129,7 +125,15 @@ class MessageOut(serializers.Serializer):
         return data
 
 
-class CallOut(serializers.Serializer):
+class MessageOut(EmptyCodeIsNull, serializers.Serializer):
+    id = serializers.IntegerField()
+    sender = serializers.CharField()
+    text = serializers.CharField()
+    code = serializers.CharField(allow_null=True)
+    received_at = serializers.DateTimeField()
+
+
+class CallOut(EmptyCodeIsNull, serializers.Serializer):
     id = serializers.IntegerField()
     caller = serializers.CharField()
     received_at = serializers.DateTimeField()
@@ -137,11 +141,6 @@ class CallOut(serializers.Serializer):
     recording_url = serializers.CharField()
     transcription = serializers.CharField()
     code = serializers.CharField(allow_null=True)
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        data["code"] = data["code"] or None
-        return data
 
 
 class MessagesApi(APIView):

@@ -253,28 +253,25 @@ def cancel(*, verification: Verification) -> Verification:
 
     Raises WrongState (not pending, code received, provider refused), ProviderUnavailable.
     """
-    refresh(verification=verification)
-    _check_settleable(verification, action="cancelled")
-    provider = get_provider(verification.provider)
-    release_db_connection()
-    try:
-        provider.cancel(verification.provider_ref)
-    except ProviderRejected as exc:
-        raise WrongState(f"The provider refused to cancel: {exc.message}", code="cannot_cancel") from exc
-    return settle(verification, status=Status.CANCELLED, reason="cancelled by customer", memo="cancelled")
+    return _give_back(verification, action="cancel", status=Status.CANCELLED, reason="cancelled by customer")
 
 
 def report(*, verification: Verification) -> Verification:
     """Report a number that did not work: report upstream, then refund once. Raises like cancel()."""
+    return _give_back(verification, action="report", status=Status.FAILED, reason="number reported as not working")
+
+
+def _give_back(verification: Verification, *, action: str, status: str, reason: str) -> Verification:
+    # The provider is asked first and its "no" respected: we never refund a number it still bills.
     refresh(verification=verification)
-    _check_settleable(verification, action="reported")
+    _check_settleable(verification, action="cancelled" if action == "cancel" else "reported")
     provider = get_provider(verification.provider)
     release_db_connection()
     try:
-        provider.report(verification.provider_ref)
+        getattr(provider, action)(verification.provider_ref)
     except ProviderRejected as exc:
-        raise WrongState(f"The provider refused the report: {exc.message}", code="cannot_report") from exc
-    return settle(verification, status=Status.FAILED, reason="number reported as not working", memo="reported")
+        raise WrongState(f"The provider refused to {action} this number: {exc.message}", code=f"cannot_{action}") from exc
+    return settle(verification, status=status, reason=reason, memo="cancelled" if action == "cancel" else "reported")
 
 
 def expire(*, verification: Verification) -> bool:
