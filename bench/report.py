@@ -1,0 +1,214 @@
+"""Turning measurements into figures, verdicts and the markdown table (README.md, latest.md)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from bench.stats import median_of, ratio
+
+NOTES = Path(__file__).resolve().parent / "notes.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+CPU_GROUPS = ("gunicorn", "postgres", "redis", "fake upstream", "load generator", "other")
+UPSTREAM_OPERATIONS = (
+    ("auth", re.compile(r"^POST /api/pub/v2/auth$")),
+    ("quote", re.compile(r"^POST /api/pub/v2/pricing/verifications$")),
+    ("rent", re.compile(r"^POST /api/pub/v2/verifications$")),
+    ("cancel", re.compile(r"^POST /api/pub/v2/verifications/[^/]+/cancel$")),
+    ("report", re.compile(r"^POST /api/pub/v2/verifications/[^/]+/report$")),
+    ("details", re.compile(r"^GET /api/pub/v2/verifications/[^/]+$")),
+    ("sms", re.compile(r"^GET /api/pub/v2/sms$")),
+)
+
+
+def _split(key: str) -> tuple[str, dict]:
+    name, _, raw = key.partition("|")
+    return name, dict(part.split("=", 1) for part in raw.split(",") if "=" in part)
+
+
+def server_figures(delta: dict[str, float], endpoints: tuple[str, ...]) -> dict:
+    """Per endpoint, from /system/metrics counter deltas: requests, 5xx, SQL statements per request."""
+    rows: dict[str, dict] = {e: {"requests": 0, "errors_5xx": 0, "queries": 0} for e in endpoints}
+    for key, value in delta.items():
+        name, labels = _split(key)
+        row = rows.get(labels.get("endpoint", ""))
+        if row is None:
+            continue
+        if name == "namaskah_http_requests_total":
+            row["requests"] += int(value)
+            if labels.get("status", "").startswith("5"):
+                row["errors_5xx"] += int(value)
+        elif name == "namaskah_db_queries_total":
+            row["queries"] += int(value)
+    for row in rows.values():
+        row["queries_per_request"] = round(row["queries"] / row["requests"], 2) if row["requests"] else None
+    requests = sum(r["requests"] for r in rows.values())
+    queries = sum(r["queries"] for r in rows.values())
+    return {"endpoints": rows, "requests": requests,
+            "queries_per_request": round(queries / requests, 2) if requests else None}
+
+
+def upstream_figures(fake_delta: dict[str, float], server_delta: dict[str, float]) -> dict:
+    """Upstream calls: counted by the fake server, and by the platform's own metric when it is wired."""
+    by_operation: dict[str, int] = {}
+    for key, value in fake_delta.items():
+        operation = next((op for op, pattern in UPSTREAM_OPERATIONS if pattern.match(key)), "other")
+        by_operation[operation] = by_operation.get(operation, 0) + int(value)
+    provider_metric = {}
+    for key, value in server_delta.items():
+        name, labels = _split(key)
+        if name == "namaskah_provider_calls_total" and labels.get("provider") == "textverified":
+            op = labels.get("operation", "?")
+            provider_metric[op] = provider_metric.get(op, 0) + int(value)
+    return {"calls": sum(by_operation.values()), "by_operation": dict(sorted(by_operation.items())),
+            "provider_metric_calls": sum(provider_metric.values()) if provider_metric else None,
+            "provider_metric_by_operation": provider_metric or None}
+
+
+def upstream_per_unit(result: dict) -> tuple[float | None, str]:
+    """Upstream calls per verification bought (mix) or per poll answered (polling scenarios)."""
+    calls = result["upstream"]["calls"]
+    if result.get("verifications_created"):
+        return round(calls / result["verifications_created"], 2), "verification"
+    polls = result["server"]["endpoints"].get("api-verify-messages", {}).get("requests")
+    if polls:
+        return round(calls / polls, 3), "poll"
+    return None, ""
+
+
+def one_line(result: dict) -> str:
+    per, unit = upstream_per_unit(result)
+    cpu = result["cpu_cores"]
+    return (f"{result['rps']} req/s, p50 {result['p50_ms']} / p95 {result['p95_ms']} / p99 {result['p99_ms']} ms, "
+            f"errors {result['error_rate']:.2%}, SQL/req {result['server']['queries_per_request']}, "
+            f"upstream/{unit or '-'} {per}, PG conns {result['pg_connections']['max_open']}, "
+            f"CPU gunicorn {cpu.get('gunicorn')} pg {cpu.get('postgres')} fake {cpu.get('fake upstream')} "
+            f"gen {cpu.get('load generator')} busy {cpu.get('machine busy')}")
+
+
+def medians(rounds: list[dict], names: list[str]) -> dict:
+    out = {}
+    for name in names:
+        runs = [r for r in rounds if r["scenario"] == name]
+        if not runs:
+            continue
+        flat = []
+        for r in runs:
+            per, unit = upstream_per_unit(r)
+            row = {k: r.get(k) for k in ("rps", "offered_rps", "p50_ms", "p95_ms", "p99_ms", "error_rate",
+                                         "generator_lag_p99_ms")}
+            row.update({"queries_per_request": r["server"]["queries_per_request"], "upstream_per_unit": per,
+                        "pg_max_open": r["pg_connections"]["max_open"],
+                        "pg_max_active": r["pg_connections"]["max_active"]})
+            row.update({f"cpu {g}": r["cpu_cores"].get(g) for g in (*CPU_GROUPS, "machine busy")})
+            row["unit"] = unit
+            flat.append(row)
+        summary = {k: median_of(flat, k) for k in flat[0] if k != "unit"}
+        summary["upstream_unit"] = flat[0]["unit"]
+        summary["runs"] = len(runs)
+        summary["kind"] = runs[0]["kind"]
+        summary["workers_cpu"] = [r["cpu_cores"].get("gunicorn workers") for r in runs]
+        if "by_kind" in runs[0]:
+            summary["by_kind"] = {
+                kind: {k: median_of([r["by_kind"].get(kind, {}) for r in runs], k)
+                       for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate")}
+                for kind in runs[0]["by_kind"]}
+        out[name] = summary
+    return out
+
+
+def targets(summary: dict, *, latency_ms: float) -> list[dict]:
+    rows = []
+
+    def add(target: str, value, ok, detail: str = "") -> None:
+        rows.append({"target": target, "value": value, "met": None if value is None else bool(ok), "detail": detail})
+
+    mix = summary.get("mix", {})
+    if mix:
+        add("mix ≥ 100 req/s", mix.get("rps"), (mix.get("rps") or 0) >= 100)
+        add("mix P95 < 2 s", mix.get("p95_ms"), (mix.get("p95_ms") or 1e9) < 2000, "ms")
+        add("mix P99 < 5 s", mix.get("p99_ms"), (mix.get("p99_ms") or 1e9) < 5000, "ms")
+        add("mix errors < 1 %", mix.get("error_rate"), (mix.get("error_rate") or 0) < 0.01, "share")
+    bare, poll_wrk = summary.get("bare-wrk", {}), summary.get("poll-wrk", {})
+    if bare and poll_wrk:
+        share = ratio(poll_wrk.get("rps"), bare.get("rps"))
+        add("polling ≥ 50 % of bare-Django ceiling", share, (share or 0) >= 0.5, "poll-wrk / bare-wrk")
+    fast = summary.get("poll-0ms", {})
+    if fast:
+        add("polling P99 < 250 ms apart from upstream latency", fast.get("p99_ms"),
+            (fast.get("p99_ms") or 1e9) < 250, "ms, upstream answering at once")
+    poll = summary.get("poll", {})
+    if poll and poll.get("p99_ms") is not None:
+        overhead = round(poll["p99_ms"] - latency_ms, 1)
+        add(f"polling P99 − {latency_ms:.0f} ms upstream < 250 ms", overhead, overhead < 250,
+            "ms, at the configured upstream latency")
+    return rows
+
+
+def _f(value, fmt: str = "{:g}") -> str:
+    return "–" if value is None else fmt.format(value)
+
+
+def markdown(out: dict) -> str:
+    m, c, s = out["machine"], out["config"], out["median"]
+    lines = [
+        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, PostgreSQL {m['postgresql']} "
+        f"(max_connections {m['max_connections']}), Redis {m['redis']}, Python {m['python']}, kernel {m['kernel']}; "
+        f"{m['date']}, commit {m['commit']}. Load generator and servers share the cores; \"other\" is CPU used by "
+        f"processes that are not the benchmark's (other work on the machine: {_f(m.get('other_load_at_start'))} cores "
+        f"at the start).",
+        "",
+        f"gunicorn {c['workers']} workers × {c['threads']} threads, DB pool ≤ {c['db_pool_max']} per worker, "
+        f"LOG_LEVEL={c['log_level']}; fake TextVerified answering in {c['upstream_latency_ms']} ms, SMS after "
+        f"{c['sms_delay_s']:g} s; {c['customers']} customers. Median of {c['runs']} interleaved "
+        f"{'run' if c['runs'] == 1 else 'runs'}{' (--quick)' if c['quick'] else ''}.",
+        "",
+        "| scenario | load | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | upstream calls | PG conns open / active | CPU cores: gunicorn · postgres · redis · fake · generator · other |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    loads = {
+        "mix": f"open loop {c['mix_rate']:g}/s: buy, poll every 3 s, 20 % cancel",
+        "poll": f"open loop: {c['poll_clients']} clients polling every 3 s",
+        "poll-0ms": "same, upstream answering at once",
+        "bare-open": f"open loop {c['poll_rate']:g}/s on /system/live",
+        "poll-wrk": f"wrk, {c['wrk_connections']} connections, messages of 100 verifications",
+        "bare-wrk": f"wrk, {c['wrk_connections']} connections, /system/live",
+    }
+    for name in ("mix", "poll", "poll-0ms", "bare-open", "poll-wrk", "bare-wrk"):
+        r = s.get(name)
+        if not r:
+            continue
+        unit = r.get("upstream_unit")
+        upstream = f"{_f(r.get('upstream_per_unit'))} / {unit}" if unit else "–"
+        cpu = " · ".join(_f(r.get(f"cpu {g}")) for g in CPU_GROUPS)
+        lines.append(
+            f"| **{name}** | {loads[name]} | {_f(r.get('rps'))} | {_f(r.get('p50_ms'))} | {_f(r.get('p95_ms'))} | "
+            f"{_f(r.get('p99_ms'))} | {_f(r.get('error_rate'), '{:.2%}')} | {_f(r.get('queries_per_request'))} | "
+            f"{upstream} | {_f(r.get('pg_max_open'))} / {_f(r.get('pg_max_active'))} of {m['max_connections']} | {cpu} |")
+        for kind, k in (r.get("by_kind") or {}).items():
+            if name == "mix":
+                lines.append(f"| ↳ mix: {kind} | | {_f(k.get('rps'))} | {_f(k.get('p50_ms'))} | {_f(k.get('p95_ms'))} | "
+                             f"{_f(k.get('p99_ms'))} | {_f(k.get('error_rate'), '{:.2%}')} | | | | |")
+    bare, poll_wrk = s.get("bare-wrk"), s.get("poll-wrk")
+    if bare and poll_wrk:
+        lines += ["", f"Ceiling ratio (wrk): polling {_f(poll_wrk.get('rps'))} req/s ÷ bare Django "
+                      f"{_f(bare.get('rps'))} req/s = **{_f(ratio(poll_wrk.get('rps'), bare.get('rps')), '{:.0%}')}**."]
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+    for t in out["targets"]:
+        value = t["value"]
+        shown = "–" if value is None else (f"{value:.0%}" if t["detail"] == "poll-wrk / bare-wrk"
+                                           else f"{value:.2%}" if t["detail"] == "share" else f"{value:g}")
+        unit = " ms" if t["detail"].startswith("ms") else ""
+        lines.append(f"| {t['target']} | {shown}{unit} | {'✅' if t['met'] else '❌' if t['met'] is False else '–'} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(readme: Path, table: str) -> None:
+    """Replace what is between the bench markers (and nothing else)."""
+    text = readme.read_text()
+    start, end = text.index(START) + len(START), text.index(END)
+    notes = NOTES.read_text().strip() + "\n" if NOTES.exists() else ""
+    body = ("\n`python3 bench/run.py` (about 8 minutes; `--quick` for a 2-minute smoke run that leaves this table "
+            "alone; `python3 dev.py test bench` tests the generator's arithmetic). It starts gunicorn with production "
+            "settings on PostgreSQL, Redis and the fake TextVerified, everything on 127.0.0.1, and stops it all at "
+            "the end.\n\n" + table + ("\n" + notes if notes else ""))
+    readme.write_text(text[:start] + body + text[end:])
