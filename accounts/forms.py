@@ -3,7 +3,8 @@ from django import forms
 
 
 class LoginForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email",
+                                                                             "autofocus": True}))
     password = forms.CharField(max_length=128, strip=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
@@ -12,7 +13,8 @@ class LoginForm(forms.Form):
 
 
 class RegisterForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))
+    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email",
+                                                                             "autofocus": True}))
     password = forms.CharField(max_length=128, strip=False, help_text="At least 8 characters, not a common password.",
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password_again = forms.CharField(label="Password (again)", max_length=128, strip=False,

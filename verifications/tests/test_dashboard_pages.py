@@ -39,7 +39,8 @@ def sms(v: Verification, text: str, code: str = "") -> Message:
 
 
 def active_cards(response) -> list[dict]:
-    match = re.search(r'<script id="active-data" type="application/json">(.*?)</script>', response.content.decode(), re.S)
+    html = response.content.decode()
+    match = re.search(r'<script id="active-data" type="application/json">(.*?)</script>', html, re.S)
     return json.loads(match.group(1))
 
 
@@ -104,7 +105,8 @@ def test_the_dashboard_lists_the_verifications_still_in_use(alice_client, alice,
     pending = verification(alice, shop)
     receiving = verification(alice, shop, status="completed", service="whatsapp", capability="voice")
     VoiceCall.objects.create(verification=receiving, provider="mock", provider_call_id="c1", caller="+14045550100",
-                             recording_url="https://recordings.example/c1.mp3", transcription="Your code is 1 2 3 4 5 6",
+                             recording_url="https://recordings.example/c1.mp3",
+                             transcription="Your code is 1 2 3 4 5 6",
                              code="123456", received_at=timezone.now())
     verification(alice, shop, status="completed", minutes_left=-1)  # number no longer receives
     verification(alice, shop, status="cancelled")
