@@ -82,7 +82,7 @@ def charge_locked(*, account: Account, verification, amount: Decimal) -> LedgerE
     if amount <= ZERO:
         raise ValueError("a charge must be positive")
     return _post_locked(account=account, kind=LedgerEntry.Kind.CHARGE, amount=-amount, verification=verification,
-                        memo=f"{verification.service_id} {verification.capability}")
+                        memo=f"{verification.service.slug} {verification.capability}")
 
 
 def refund_verification(*, verification, memo: str = "", created_by: User | None = None) -> LedgerEntry:
