@@ -39,12 +39,39 @@ def server_figures(delta: dict[str, float], endpoints: tuple[str, ...]) -> dict:
                 row["errors_5xx"] += int(value)
         elif name == "namaskah_db_queries_total":
             row["queries"] += int(value)
-    for row in rows.values():
+    buckets: dict[str, dict[float, float]] = {e: {} for e in endpoints}
+    for key, value in delta.items():
+        name, labels = _split(key)
+        if name == "namaskah_http_request_duration_seconds_bucket" and labels.get("endpoint") in buckets:
+            bound = float(labels["le"])
+            buckets[labels["endpoint"]][bound] = buckets[labels["endpoint"]].get(bound, 0) + value
+    for endpoint, row in rows.items():
         row["queries_per_request"] = round(row["queries"] / row["requests"], 2) if row["requests"] else None
+        # Inside Django (the middleware's clock): compared with the client's, it shows where requests queue.
+        ordered = sorted(buckets[endpoint].items())
+        for q in (50, 99):
+            value = histogram_quantile(ordered, q / 100)
+            row[f"server_p{q}_ms"] = None if value is None else round(value * 1000, 1)
     requests = sum(r["requests"] for r in rows.values())
     queries = sum(r["queries"] for r in rows.values())
     return {"endpoints": rows, "requests": requests,
             "queries_per_request": round(queries / requests, 2) if requests else None}
+
+
+def histogram_quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """A quantile from cumulative (upper bound, count) buckets, interpolated like PromQL's histogram_quantile."""
+    if not buckets or buckets[-1][1] <= 0:
+        return None
+    rank = q * buckets[-1][1]
+    low_bound, low_count = 0.0, 0.0
+    for bound, count in buckets:
+        if count >= rank:
+            if bound == float("inf"):
+                return low_bound
+            span = count - low_count
+            return low_bound + (bound - low_bound) * ((rank - low_count) / span if span else 0.0)
+        low_bound, low_count = bound, count
+    return low_bound
 
 
 def upstream_figures(fake_delta: dict[str, float], server_delta: dict[str, float]) -> dict:
@@ -78,11 +105,16 @@ def upstream_per_unit(result: dict) -> tuple[float | None, str]:
 def one_line(result: dict) -> str:
     per, unit = upstream_per_unit(result)
     cpu = result["cpu_cores"]
+    inside = "; ".join(f"{e} in Django p50 {r.get('server_p50_ms')} p99 {r.get('server_p99_ms')}"
+                       for e, r in result["server"]["endpoints"].items() if r["requests"])
+    probes = "; ".join(f"probe {name} p50 {_f(v['p50_ms'], '{:.1f}')} p99 {_f(v['p99_ms'], '{:.1f}')}"
+                       for name, v in result.get("probes", {}).items())
     return (f"{result['rps']} req/s, p50 {result['p50_ms']} / p95 {result['p95_ms']} / p99 {result['p99_ms']} ms, "
             f"errors {result['error_rate']:.2%}, SQL/req {result['server']['queries_per_request']}, "
             f"upstream/{unit or '-'} {per}, PG conns {result['pg_connections']['max_open']}, "
             f"CPU gunicorn {cpu.get('gunicorn')} pg {cpu.get('postgres')} fake {cpu.get('fake upstream')} "
-            f"gen {cpu.get('load generator')} busy {cpu.get('machine busy')}")
+            f"gen {cpu.get('load generator')} other {cpu.get('other')} busy {cpu.get('machine busy')} "
+            f"workers {cpu.get('gunicorn workers')}; {inside}; {probes}")
 
 
 def medians(rounds: list[dict], names: list[str]) -> dict:
@@ -100,6 +132,11 @@ def medians(rounds: list[dict], names: list[str]) -> dict:
                         "pg_max_open": r["pg_connections"]["max_open"],
                         "pg_max_active": r["pg_connections"]["max_active"]})
             row.update({f"cpu {g}": r["cpu_cores"].get(g) for g in (*CPU_GROUPS, "machine busy")})
+            for probe, figures in r.get("probes", {}).items():
+                row[f"probe {probe} p50_ms"], row[f"probe {probe} p99_ms"] = figures["p50_ms"], figures["p99_ms"]
+            for endpoint, figures in r["server"]["endpoints"].items():
+                row[f"django {endpoint} p50_ms"] = figures.get("server_p50_ms")
+                row[f"django {endpoint} p99_ms"] = figures.get("server_p99_ms")
             row["unit"] = unit
             flat.append(row)
         summary = {k: median_of(flat, k) for k in flat[0] if k != "unit"}
@@ -162,8 +199,8 @@ def markdown(out: dict) -> str:
         f"{c['sms_delay_s']:g} s; {c['customers']} customers. Median of {c['runs']} interleaved "
         f"{'run' if c['runs'] == 1 else 'runs'}{' (--quick)' if c['quick'] else ''}.",
         "",
-        "| scenario | load | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | upstream calls | PG conns open / active | CPU cores: gunicorn · postgres · redis · fake · generator · other |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | load | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | upstream calls | PG conns open / active |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     loads = {
         "mix": f"open loop {c['mix_rate']:g}/s: buy, poll every 3 s, 20 % cancel",
@@ -179,15 +216,30 @@ def markdown(out: dict) -> str:
             continue
         unit = r.get("upstream_unit")
         upstream = f"{_f(r.get('upstream_per_unit'))} / {unit}" if unit else "–"
-        cpu = " · ".join(_f(r.get(f"cpu {g}")) for g in CPU_GROUPS)
         lines.append(
             f"| **{name}** | {loads[name]} | {_f(r.get('rps'))} | {_f(r.get('p50_ms'))} | {_f(r.get('p95_ms'))} | "
             f"{_f(r.get('p99_ms'))} | {_f(r.get('error_rate'), '{:.2%}')} | {_f(r.get('queries_per_request'))} | "
-            f"{upstream} | {_f(r.get('pg_max_open'))} / {_f(r.get('pg_max_active'))} of {m['max_connections']} | {cpu} |")
+            f"{upstream} | {_f(r.get('pg_max_open'))} / {_f(r.get('pg_max_active'))} of {m['max_connections']} |")
         for kind, k in (r.get("by_kind") or {}).items():
             if name == "mix":
                 lines.append(f"| ↳ mix: {kind} | | {_f(k.get('rps'))} | {_f(k.get('p50_ms'))} | {_f(k.get('p95_ms'))} | "
-                             f"{_f(k.get('p99_ms'))} | {_f(k.get('error_rate'), '{:.2%}')} | | | | |")
+                             f"{_f(k.get('p99_ms'))} | {_f(k.get('error_rate'), '{:.2%}')} | | | |")
+    lines += ["", "Where the time goes (medians): CPU in cores (1.0 = one core of the 2), the time requests spend inside "
+                  "Django (middleware clock, from /system/metrics), and a /system/live probe every 200 ms during the "
+                  "scenario (its round trip is the queueing in front of Django).", "",
+              "| scenario | CPU: gunicorn · postgres · redis · fake · generator · other | inside Django p50 / p99 ms | "
+              "probe /system/live p50 / p99 ms |", "|---|---|---|---:|"]
+    short = {"api-verify-create": "create", "api-verify-messages": "messages", "api-verify-detail": "cancel",
+             "system-live": "live"}
+    for name in ("mix", "poll", "poll-0ms", "bare-open", "poll-wrk", "bare-wrk"):
+        r = s.get(name)
+        if not r:
+            continue
+        cpu = " · ".join(_f(r.get(f"cpu {g}")) for g in CPU_GROUPS)
+        inside = ", ".join(f"{label} {_f(r.get(f'django {e} p50_ms'))} / {_f(r.get(f'django {e} p99_ms'))}"
+                           for e, label in short.items() if f"django {e} p50_ms" in r)
+        probe = f"{_f(r.get('probe gunicorn /system/live p50_ms'))} / {_f(r.get('probe gunicorn /system/live p99_ms'))}"
+        lines.append(f"| {name} | {cpu} | {inside} | {probe} |")
     bare, poll_wrk = s.get("bare-wrk"), s.get("poll-wrk")
     if bare and poll_wrk:
         lines += ["", f"Ceiling ratio (wrk): polling {_f(poll_wrk.get('rps'))} req/s ÷ bare Django "
@@ -200,6 +252,19 @@ def markdown(out: dict) -> str:
         unit = " ms" if t["detail"].startswith("ms") else ""
         lines.append(f"| {t['target']} | {shown}{unit} | {'✅' if t['met'] else '❌' if t['met'] is False else '–'} |")
     return "\n".join(lines) + "\n"
+
+
+def log_summary(path: Path) -> dict[str, int]:
+    """gunicorn's warnings and errors, counted by message (ids and numbers masked)."""
+    counts: dict[str, int] = {}
+    if not path.exists():
+        return counts
+    for line in path.read_text(errors="replace").splitlines():
+        match = re.search(r"\b(WARNING|ERROR|CRITICAL)\b (.*)", line)
+        if match:
+            message = re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}|\b\d+\b", "N", match.group(0))[:160]
+            counts[message] = counts.get(message, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def update_readme(readme: Path, table: str) -> None:

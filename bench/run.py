@@ -42,7 +42,7 @@ import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 from bench import loadgen, report, stack  # noqa: E402
-from bench.stats import counter_delta, summarize, summarize_by_kind  # noqa: E402
+from bench.stats import counter_delta, percentile, summarize, summarize_by_kind  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DATABASE = "namaskah_bench"
@@ -64,16 +64,23 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--runs", type=int, help="rounds (default 3; 1 with --quick)")
     p.add_argument("--latency", type=float, default=0.3, help="upstream latency per call, seconds (default 0.3)")
     p.add_argument("--sms-delay", type=float, default=12.0, help="seconds until the fake delivers the SMS")
-    p.add_argument("--mix-rate", type=float, default=120.0, help="mix: requests per second offered")
-    p.add_argument("--poll-rate", type=float, default=150.0, help="poll: requests per second (clients = rate x 3 s)")
+    p.add_argument("--mix-rate", type=float, default=110.0, help="mix: requests per second offered (default 110)")
+    p.add_argument("--poll-rate", type=float, default=100.0,
+                   help="poll: requests per second (clients = rate x 3 s; default 100)")
     p.add_argument("--customers", type=int, default=200)
-    p.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
-    p.add_argument("--threads", type=int, default=32, help="GUNICORN_THREADS")
-    p.add_argument("--db-pool", type=int, default=16, help="DB_POOL_MAX_SIZE per worker")
+    # Chosen on this 2-core machine (README): 4 x 16 spreads open-loop traffic evenly and has the
+    # threads that 300 ms upstream calls hold; 2 x 8 (the default) runs out of threads in the mix.
+    p.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY (default 4)")
+    p.add_argument("--threads", type=int, default=16, help="GUNICORN_THREADS (default 16)")
+    p.add_argument("--db-pool", type=int, default=10, help="DB_POOL_MAX_SIZE per worker (default 10)")
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     p.add_argument("--only", help="comma-separated scenarios to run (default: all)")
+    p.add_argument("--access-log", action="store_true", help="diagnosis: gunicorn access log with request times "
+                   "in bench/results/access.log (costs CPU; not for the reported figures)")
     p.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    p.add_argument("--render", action="store_true", help="run nothing: rebuild latest.md and README.md's table "
+                   "from bench/results/latest.json (after editing bench/notes.md)")
     p.add_argument("--wait-idle", type=float, default=180, help="seconds to wait at most for other processes to "
                    "calm down (below 0.3 cores) before starting (default 180; 0: do not wait)")
     args = p.parse_args()
@@ -121,6 +128,8 @@ def server_env(args, *, port: int, fake_port: int, metrics_dir: str, metrics_tok
         "WEB_CONCURRENCY": str(args.workers),
         "GUNICORN_THREADS": str(args.threads),
         "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        **({"GUNICORN_CMD_ARGS": f"--access-logfile {RESULTS / 'access.log'} --access-logformat "
+                                 "'%(t)s %(m)s %(U)s %(s)s %(D)s'"} if args.access_log else {}),
     }
 
 
@@ -213,7 +222,7 @@ class Bench:
         out: dict[str, float] = {}
         for family in text_string_to_metric_families(text):
             for s in family.samples:
-                if s.name.endswith("_total"):
+                if s.name.endswith(("_total", "_bucket")):
                     labels = ",".join(f"{k}={v}" for k, v in sorted(s.labels.items()))
                     out[f"{s.name}|{labels}"] = s.value
         return out
@@ -228,7 +237,8 @@ class Bench:
         gunicorn_pid = self.procs.started["gunicorn"].pid
         fake_pid = self.procs.started["fake-upstream"].pid
         cpu_before = stack.cpu_snapshot(gunicorn_pid=gunicorn_pid, fake_pid=fake_pid, database=DATABASE)
-        with stack.PgConnections(DATABASE) as pg:
+        with stack.PgConnections(DATABASE) as pg, stack.Probe(self.port, "/system/live") as live_probe, \
+                stack.Probe(self.fake_port, "/_fake/ping") as fake_probe:
             result = work()
         cpu_after = stack.cpu_snapshot(gunicorn_pid=gunicorn_pid, fake_pid=fake_pid, database=DATABASE)
         server = counter_delta(server_before, self.server_counters())
@@ -236,6 +246,9 @@ class Bench:
         result["scenario"] = name
         result["cpu_cores"] = stack.cpu_usage(cpu_before, cpu_after)
         result["pg_connections"] = {"max_open": pg.max_total, "max_active": pg.max_active}
+        result["probes"] = {name: {"p50_ms": _ms(percentile(p.rtts, 50)), "p99_ms": _ms(percentile(p.rtts, 99)),
+                                   "count": len(p.rtts)}
+                            for name, p in (("gunicorn /system/live", live_probe), ("fake upstream", fake_probe))}
         result["server"] = report.server_figures(server, ENDPOINTS[name])
         result["upstream"] = report.upstream_figures(upstream, server)
         return result
@@ -293,6 +306,10 @@ class Bench:
         raise ValueError(name)
 
 
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 def wait_for_quiet(limit: float) -> float:
     """The machine is shared: wait (boundedly) until other processes use less than 0.3 cores."""
     deadline = time.monotonic() + limit
@@ -316,6 +333,14 @@ SCENARIOS = ["bare-wrk", "mix", "poll-wrk", "poll", "bare-open", "poll-0ms"]
 def main() -> None:
     args = parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        out = json.loads((RESULTS / "latest.json").read_text())
+        table = report.markdown(out)
+        (RESULTS / "latest.md").write_text(table)
+        if not out["config"]["quick"]:
+            report.update_readme(ROOT / "README.md", table)
+        print(table)
+        return
     signal.signal(signal.SIGTERM, _interrupt)
     names = [n for n in SCENARIOS if not args.only or n in args.only.split(",")]
     started = time.monotonic()
@@ -349,7 +374,7 @@ def main() -> None:
     summary = report.medians(rounds, names)
     verdicts = report.targets(summary, latency_ms=args.latency * 1000)
     out = {"machine": host, "config": config, "median": summary, "targets": verdicts, "runs": rounds,
-           "elapsed_s": round(time.monotonic() - started)}
+           "server_log": report.log_summary(RESULTS / "gunicorn.log"), "elapsed_s": round(time.monotonic() - started)}
     table = report.markdown(out)
     (RESULTS / "latest.json").write_text(json.dumps(out, indent=2))
     (RESULTS / "latest.md").write_text(table)

@@ -100,6 +100,42 @@ class PgConnections:
                 self._stop.wait(self.period)
 
 
+class Probe:
+    """GETs `path` every `period` s in a thread (one keep-alive connection) and keeps the round-trip
+    times: how long a trivial request waits while the scenario runs, i.e. queueing in that server."""
+
+    def __init__(self, port: int, path: str, period: float = 0.2):
+        self.port, self.path, self.period = port, path, period
+        self.rtts: list[float] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "Probe":
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        import http.client
+
+        conn = None
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            try:
+                conn = conn or http.client.HTTPConnection(HOST, self.port, timeout=10)
+                conn.request("GET", self.path)
+                conn.getresponse().read()
+                self.rtts.append((time.perf_counter() - started) * 1000)
+            except (OSError, http.client.HTTPException):
+                conn = None
+            self._stop.wait(self.period)
+
+
 # --- processes ----------------------------------------------------------------------------------------
 
 class Processes:
@@ -118,16 +154,16 @@ class Processes:
         return proc
 
     def stop(self) -> None:
+        """Last started, first stopped, each waited for: gunicorn finishes its requests while the fake
+        upstream still answers them."""
         for name, proc in reversed(list(self.started.items())):
             if proc.poll() is None:
                 try:
                     os.killpg(proc.pid, signal.SIGTERM)  # the group we created: gunicorn and its workers
                 except ProcessLookupError:
                     pass
-        deadline = time.monotonic() + 15
-        for name, proc in self.started.items():
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 try:
                     os.killpg(proc.pid, signal.SIGKILL)

@@ -121,8 +121,9 @@ def ratio(part: float | None, whole: float | None) -> float | None:
 
 
 def counter_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    """after - before for every key of `after` (a counter that appeared counts from zero)."""
-    return {key: value - before.get(key, 0.0) for key, value in after.items() if value - before.get(key, 0.0)}
+    """after - before for every key of `after` (a counter that appeared counts from zero). Zeros are
+    kept: a histogram's empty low buckets are what anchor its quantiles."""
+    return {key: value - before.get(key, 0.0) for key, value in after.items()}
 
 
 def _round(value: float | None) -> float | None:

@@ -1,7 +1,7 @@
 """The benchmark's arithmetic (run with `python3 dev.py test bench`). No timing assertions."""
 import pytest
 
-from bench.report import targets, upstream_figures
+from bench.report import histogram_quantile, targets, upstream_figures
 from bench.stats import (
     Sample, counter_delta, fixed_rate, median_of, percentile, session_rate, staggered_polls, summarize,
 )
@@ -88,8 +88,14 @@ def test_it_takes_the_median_of_runs_and_skips_missing_figures():
     assert median_of([{}], "p99_ms") is None
 
 
-def test_it_subtracts_counters_and_drops_unchanged_ones():
-    assert counter_delta({"a": 5, "b": 2}, {"a": 8, "b": 2, "c": 1}) == {"a": 3, "c": 1}
+def test_it_subtracts_counters_and_keeps_unchanged_ones():
+    assert counter_delta({"a": 5, "b": 2}, {"a": 8, "b": 2, "c": 1}) == {"a": 3, "b": 0, "c": 1}
+
+
+def test_it_anchors_a_histogram_quantile_on_empty_low_buckets():
+    # Every request took 0.75-1 s: dropping the empty buckets below would interpolate from 0 and
+    # report a median of 0.5 s.
+    assert histogram_quantile([(0.5, 0.0), (0.75, 0.0), (1.0, 10.0)], 0.5) == pytest.approx(0.875)
 
 
 def test_it_names_upstream_calls_by_operation():
@@ -113,3 +119,11 @@ def test_it_judges_the_targets():
         "polling ≥ 50 % of bare-Django ceiling": False, "polling P99 < 250 ms apart from upstream latency": True,
         "polling P99 − 300 ms upstream < 250 ms": True,
     }
+
+
+def test_it_reads_a_quantile_from_histogram_buckets():
+    buckets = [(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (float("inf"), 100.0)]
+    assert histogram_quantile(buckets, 0.5) == pytest.approx(0.1)
+    assert histogram_quantile(buckets, 0.7) == pytest.approx(0.3)
+    assert histogram_quantile(buckets, 0.99) == pytest.approx(0.95)
+    assert histogram_quantile([], 0.5) is None
