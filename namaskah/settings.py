@@ -245,7 +245,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # Django's own console handler would print its records a second time beside the root handler.
+    "loggers": {"django": {"handlers": [], "propagate": True}, "django.server": {"level": "WARNING"}},
 }
 
 REST_FRAMEWORK = {

@@ -43,9 +43,11 @@ class CatalogueChoice(serializers.SlugRelatedField):
         return super().to_internal_value(str(data).strip().upper() if self.slug_field == "code" else str(data).strip().lower())
 
 
-def own_verification(request, pk) -> Verification:
+def own_verification(request, pk, *, with_catalogue: bool = True) -> Verification:
     # Scoped to the caller: another user's verification is a 404, indistinguishable from none.
-    return get_object_or_404(Verification.objects.select_related("service", "country"), pk=pk, user=request.user)
+    rows = Verification.objects.select_related("service", "country") if with_catalogue else Verification.objects
+    return get_object_or_404(rows, pk=pk, user=request.user)
+
 
 
 def money_result(verification: Verification) -> dict:
@@ -151,11 +153,11 @@ class MessagesApi(APIView):
         summary="SMS received so far; the latest code")
     def get(self, request, pk):
         ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
-        verification = own_verification(request, pk)
+        verification = own_verification(request, pk, with_catalogue=False)
         services.refresh(verification=verification, force=request.query_params.get("refresh") in ("1", "true"))
-        return Response({"status": verification.status, "code": services.latest_code(verification),
-                         "expires_at": verification.expires_at,
-                         "messages": MessageOut(verification.messages.all(), many=True).data})
+        messages = list(verification.messages.all())
+        return Response({"status": verification.status, "code": selectors.newest_code(messages),
+                         "expires_at": verification.expires_at, "messages": MessageOut(messages, many=True).data})
 
 
 class VoiceApi(APIView):
@@ -164,12 +166,13 @@ class VoiceApi(APIView):
         "calls": CallOut(many=True)}), **ERRORS}, summary="Calls received by a voice verification")
     def get(self, request, pk):
         ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
-        verification = own_verification(request, pk)
+        verification = own_verification(request, pk, with_catalogue=False)
         if verification.capability != Capability.VOICE:
             raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
         services.refresh(verification=verification, force=request.query_params.get("refresh") in ("1", "true"))
-        return Response({"status": verification.status, "code": services.latest_code(verification),
-                         "calls": CallOut(verification.calls.all(), many=True).data})
+        calls = list(verification.calls.all())
+        return Response({"status": verification.status, "code": selectors.newest_code(calls),
+                         "calls": CallOut(calls, many=True).data})
 
 
 class ReportApi(APIView):

@@ -60,3 +60,12 @@ def country_catalogue() -> list[dict]:
                      "flag": country.flag, "provider": provider, "available": available,
                      "simulated": provider == "mock"})
     return rows
+
+
+def newest_code(items) -> str | None:
+    """The latest code among fetched messages or calls (ordered oldest first, as the models are), or None.
+
+    Works on rows already loaded, so the hot polling path and the dashboard cards spend no query on it.
+    """
+    coded = [item for item in items if item.code]
+    return max(coded, key=lambda item: (item.received_at, item.pk)).code if coded else None

@@ -235,12 +235,6 @@ def _fetch_from_provider(verification: Verification) -> None:
             verification.status, verification.completed_at = Status.COMPLETED, now
 
 
-def latest_code(verification: Verification) -> str | None:
-    model = VoiceCall if verification.capability == Capability.VOICE else Message
-    row = model.objects.filter(verification=verification).exclude(code="").order_by("-received_at", "-id").first()
-    return row.code if row else None
-
-
 def has_code(verification: Verification) -> bool:
     model = VoiceCall if verification.capability == Capability.VOICE else Message
     return model.objects.filter(verification=verification).exclude(code="").exists()

@@ -119,13 +119,11 @@ def _card(verification: Verification) -> dict:
     card script renders the first paint and later polls with one code path."""
     voice = verification.capability == Capability.VOICE
     items = list(verification.calls.all() if voice else verification.messages.all())
-    # As services.latest_code(), on the prefetched rows: the newest item that carries a code.
-    coded = [item for item in items if item.code]
     return {
         **VerificationOut(verification).data,
         "service_name": verification.service.name,
         "country_label": f"{verification.country.flag} {verification.country.name}",
-        "code": max(coded, key=lambda item: (item.received_at, item.pk)).code if coded else None,
+        "code": selectors.newest_code(items),
         "messages": [] if voice else MessageOut(items, many=True).data,
         "calls": CallOut(items, many=True).data if voice else [],
     }
