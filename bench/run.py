@@ -238,7 +238,7 @@ class Bench:
         fake_pid = self.procs.started["fake-upstream"].pid
         cpu_before = stack.cpu_snapshot(gunicorn_pid=gunicorn_pid, fake_pid=fake_pid, database=DATABASE)
         with stack.PgConnections(DATABASE) as pg, stack.Probe(self.port, "/system/live") as live_probe, \
-                stack.Probe(self.fake_port, "/_fake/ping") as fake_probe:
+                stack.Probe(self.fake_port, "/_fake/ping") as fake_probe, stack.CpuSpeed() as speed:
             result = work()
         cpu_after = stack.cpu_snapshot(gunicorn_pid=gunicorn_pid, fake_pid=fake_pid, database=DATABASE)
         server = counter_delta(server_before, self.server_counters())
@@ -246,6 +246,7 @@ class Bench:
         result["scenario"] = name
         result["cpu_cores"] = stack.cpu_usage(cpu_before, cpu_after)
         result["pg_connections"] = {"max_open": pg.max_total, "max_active": pg.max_active}
+        result["cpu_speed_ms"] = _ms(percentile(speed.samples, 50))
         result["probes"] = {name: {"p50_ms": _ms(percentile(p.rtts, 50)), "p99_ms": _ms(percentile(p.rtts, 99)),
                                    "count": len(p.rtts)}
                             for name, p in (("gunicorn /system/live", live_probe), ("fake upstream", fake_probe))}
@@ -350,6 +351,7 @@ def main() -> None:
     try:
         host.update(stack.server_versions(REDIS_URL))
         host["other_load_at_start"] = wait_for_quiet(args.wait_idle)
+        host["cpu_speed_idle_ms"] = round(min(stack._fixed_work() for _ in range(5)), 1)
         bench.start()
         for r in range(args.runs):
             order = names[r % len(names):] + names[:r % len(names)]  # interleaved: each round starts elsewhere

@@ -136,6 +136,40 @@ class Probe:
             self._stop.wait(self.period)
 
 
+def _fixed_work() -> float:
+    """Thread CPU ms for a fixed pure-Python loop (~20 ms on this machine when idle)."""
+    started = time.thread_time()
+    x = 0
+    for i in range(300_000):
+        x += i * i % 7
+    return (time.thread_time() - started) * 1000
+
+
+class CpuSpeed:
+    """Times a fixed CPU task every `period` s: when the figure grows, the same work costs more CPU
+    (a noisy neighbour on the host, or cache contention), which no per-process CPU figure shows."""
+
+    def __init__(self, period: float = 2.0):
+        self.period = period
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> "CpuSpeed":
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            self.samples.append(_fixed_work())
+
+
 # --- processes ----------------------------------------------------------------------------------------
 
 class Processes:
@@ -276,6 +310,7 @@ def cpu_usage(before: dict, after: dict) -> dict:
         # Other tenants of the machine (and backends that came and went between snapshots).
         cores["other"] = round(max(0.0, busy_cores - sum(cores[name] for name in after["groups"])), 2)
         cores["machine busy"] = round(busy_cores / (os.cpu_count() or 1), 3)
+    cores["seconds"] = round(seconds, 2)
     return cores
 
 
