@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Namaskah load benchmark: one command, everything on 127.0.0.1, everything stopped at the end.
 
-    python3 bench/run.py            # 3 interleaved rounds (about 8 minutes); updates README.md's table
-    python3 bench/run.py --quick    # 1 short round (about 2 minutes), README untouched
+    python3 bench/run.py            # 3 interleaved rounds (6-7 minutes); updates README.md's table
+    python3 bench/run.py --quick    # 1 short round (about 90 s), README untouched
 
 It creates a throw-away PostgreSQL database, starts the fake TextVerified server (300 ms per
 upstream answer by default) and gunicorn with production settings, buys a pool of numbers, then
@@ -13,7 +13,8 @@ runs in each round, in rotating order:
   poll       open loop: many clients polling every 3 s
   poll-0ms   the same with the upstream answering at once    (our own latency)
   bare-open  open loop /system/live at the poll rate         (the bare endpoint's latency)
-and prints the median of the rounds. Results: bench/results/latest.json and latest.md.
+and prints the median of the rounds. Results: bench/results/latest.json and latest.md. It first waits
+(at most --wait-idle s) until other processes on the machine use less than 0.3 cores.
 """
 from __future__ import annotations
 
@@ -155,6 +156,11 @@ def machine() -> dict:
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    # The code measured is the working tree: say so when it differs from the commit.
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()
+    if dirty:
+        commit += " + uncommitted changes"
     return {"nproc": os.cpu_count(), "cpu": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
             "kernel": platform.release(), "python": platform.python_version(), "commit": commit,
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
