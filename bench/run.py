@@ -156,9 +156,10 @@ def machine() -> dict:
     mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    # The code measured is the working tree: say so when it differs from the commit.
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                           text=True).stdout.strip()
+    # The code measured is the working tree: say so when the project's code differs from the commit
+    # (the benchmark's own files and README.md's table do not count).
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!README.md", ":!bench"],
+                           cwd=ROOT, capture_output=True, text=True).stdout.strip()
     if dirty:
         commit += " + uncommitted changes"
     return {"nproc": os.cpu_count(), "cpu": model, "ram_gb": round(mem_kb / 1024 / 1024, 1),
