@@ -68,6 +68,7 @@ try:
     TEXTVERIFIED_BACKOFF_FACTOR = env.number(E, "TEXTVERIFIED_BACKOFF_FACTOR", 0.5, minimum=0, maximum=10)
     TEXTVERIFIED_BACKOFF_JITTER = env.number(E, "TEXTVERIFIED_BACKOFF_JITTER", 0.5, minimum=0, maximum=10)
     TEXTVERIFIED_POOL_SIZE = env.integer(E, "TEXTVERIFIED_POOL_SIZE", 16, minimum=1, maximum=256)
+    TEXTVERIFIED_QUOTE_TTL = env.integer(E, "TEXTVERIFIED_QUOTE_TTL", 60, minimum=0, maximum=3600)
 
     BREAKER_FAILURE_THRESHOLD = env.integer(E, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1, maximum=1000)
     BREAKER_RECOVERY_TIMEOUT = env.integer(E, "BREAKER_RECOVERY_TIMEOUT", 60, minimum=1, maximum=3600)

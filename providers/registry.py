@@ -23,7 +23,8 @@ from providers.breaker import CircuitBreaker, breaker_for
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
 # Part of the client config: a change rebuilds the client (defaults 0.5, 0.5 and 16).
-OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE")
+OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE",
+                                  "TEXTVERIFIED_QUOTE_TTL")
 
 
 class Guarded:

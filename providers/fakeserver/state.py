@@ -267,8 +267,10 @@ class FakeTextVerified:
             if not test:
                 if self.balance < price:
                     return _error(400, "InsufficientBalance", "Not enough credits.")
-                pending = sum(1 for r in self.records.values() if not r.test
-                              and simulation.view(r.facts, now=now).state == RentalState.PENDING)
+                # Pending rentals are a subset of all rentals: only scan (O(n)) when the limit is in reach.
+                pending = 0 if len(self.records) < self.max_pending else sum(
+                    1 for r in self.records.values()
+                    if not r.test and simulation.view(r.facts, now=now).state == RentalState.PENDING)
                 if pending >= self.max_pending:
                     return _error(400, "TooManyUnfinishedVerifications", "Too many unfinished verifications.")
                 self.balance -= price

@@ -65,6 +65,20 @@ def test_it_rents_quote_first_then_buys_with_max_price_and_idempotency_key(clien
         "POST /auth", "POST /pricing/verifications", "POST /verifications", "GET /verifications/lr_01ABC"]
 
 
+def test_a_recent_quote_is_reused_and_max_price_still_caps_the_purchase(client, rsps):
+    add_auth(rsps)
+    pricing = rsps.add(responses.POST, f"{API}/pricing/verifications", json={"serviceName": "discord", "price": 0.5})
+    create = rsps.add(responses.POST, f"{API}/verifications", status=201,
+                      headers={"Location": f"{API}/verifications/lr_01ABC"},
+                      json={"method": "GET", "href": f"{API}/verifications/lr_01ABC"})
+    rsps.add(responses.GET, f"{API}/verifications/lr_01ABC", json=details())
+    for key in ("ver-1", "ver-2"):
+        client.rent(service="discord", capability="sms", max_price=Decimal("0.75"), idempotency_key=key)
+    assert pricing.call_count == 1 and create.call_count == 2
+    assert all(b'"maxPrice": 0.75' in c.request.body.encode() if isinstance(c.request.body, str) else
+               b'"maxPrice": 0.75' in c.request.body for c in create.calls)
+
+
 def test_it_does_not_buy_when_the_quote_is_above_the_customer_price(client, rsps):
     add_auth(rsps)
     rsps.add(responses.POST, f"{API}/pricing/verifications", json={"serviceName": "whatsapp", "price": 1.5})

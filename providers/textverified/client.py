@@ -7,6 +7,7 @@ Every call has explicit (connect, read) timeouts; GETs are retried on 429/5xx wi
 from __future__ import annotations
 
 import collections
+import hashlib
 import logging
 import time
 from datetime import timedelta
@@ -49,7 +50,7 @@ class TextVerifiedClient:
                  max_retries: int | None = None, retry_after_cap: float | None = None,
                  backoff_factor: float | None = None, backoff_jitter: float | None = None,
                  pool_size: int | None = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time, cache=None):
+                 clock: Callable[[], float] = time.time, cache=None, quote_ttl: int | None = None):
         def pick(value, name, default=None):
             return value if value is not None else getattr(settings, name, default)
 
@@ -71,6 +72,8 @@ class TextVerifiedClient:
         self._sleep = sleep
         self._clock = clock
         self._tokens = TokenStore(base_url=self.base_url, username=str(self._username), clock=clock, cache=cache)
+        self._cache = cache
+        self._quote_ttl = int(pick(quote_ttl, "TEXTVERIFIED_QUOTE_TTL", 60))
         self._seen_tokens: collections.deque[str] = collections.deque(maxlen=8)
 
     # --- catalogue, prices, account ---------------------------------------------------------------
@@ -103,6 +106,31 @@ class TextVerifiedClient:
             raise errors.bad_response(operation="quote", what="no price")
         return price
 
+    def _recent_quote(self, *, service: str, capability: str) -> Decimal:
+        """A quote at most TEXTVERIFIED_QUOTE_TTL seconds old, shared by all workers.
+
+        Saves one upstream round trip (~300 ms) on most purchases. Safe: maxPrice still makes the
+        upstream refuse a purchase above our price if its price rose since the quote.
+        """
+        if self._quote_ttl <= 0:
+            return self.quote(service=service, capability=capability)
+        from django.core.cache import cache as default_cache
+
+        store = self._cache or default_cache
+        key = f"providers:tv:quote:{hashlib.sha256(f'{self.base_url}|{service}|{capability}'.encode()).hexdigest()[:32]}"
+        try:
+            cached = store.get(key)
+        except Exception:
+            cached = None
+        if cached is not None:
+            return Decimal(cached)
+        price = self.quote(service=service, capability=capability)
+        try:
+            store.set(key, str(price), timeout=self._quote_ttl)
+        except Exception:
+            pass  # a dead cache costs a quote per purchase, nothing more
+        return price
+
     def balance(self) -> Decimal:
         data = self._json(self._request("GET", self._url("/account/me"), operation="balance"), operation="balance")
         amount = parsing.decimal(parsing.ci(data, "currentBalance"))
@@ -128,7 +156,7 @@ class TextVerifiedClient:
         key = (idempotency_key or "").strip()
         if not 1 <= len(key) <= 256:
             raise ValueError("rent() needs an idempotency key of 1-256 characters")
-        cost = self.quote(service=service, capability=capability)
+        cost = self._recent_quote(service=service, capability=capability)
         if cost > max_price:
             raise ProviderRejected(f"TextVerified charges {cost} for {service}/{capability}, above our cap {max_price}.",
                                    code="price_above_cap")
