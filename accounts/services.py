@@ -158,17 +158,29 @@ def revoke_api_key(*, user: User, key_id: int) -> ApiKey:
     """Revoke one of the user's keys (idempotent). Raises ApiKey.DoesNotExist for another user's key."""
     row = ApiKey.objects.get(pk=key_id, user=user)
     ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    _cache_safely("delete", _api_key_cache_key(row.prefix))  # revocation takes effect at once
     row.refresh_from_db()
     return row
 
 
-def user_for_api_key(raw: str) -> User | None:
-    """The active user owning this full key, or None. Constant-time comparison of the hash."""
+API_KEY_CACHE_SECONDS = 30
 
+
+def _api_key_cache_key(prefix: str) -> str:
+    return f"accounts:api-key:{prefix}"
+
+
+def user_for_api_key(raw: str) -> User | None:
+    """The active user owning this full key, or None. Constant-time comparison of the hash.
+
+    The key row and its user are kept in the shared cache for API_KEY_CACHE_SECONDS: integrators
+    poll every few seconds and the lookup was one query of every poll. Revoking deletes the entry
+    at once; deactivating a user takes effect within that time.
+    """
     parts = raw.strip().split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
-    row = ApiKey.objects.select_related("user").filter(prefix=parts[1], revoked_at__isnull=True).first()
+    row = _cached_key_row(parts[1])
     if row is None or not row.user.is_active:
         return None
     if not hmac.compare_digest(row.hashed_key, hashlib.sha256(raw.strip().encode()).hexdigest()):
@@ -176,4 +188,24 @@ def user_for_api_key(raw: str) -> User | None:
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)  # coarse, to spare a write per request
+        row.last_used_at = now
+        _cache_safely("set", _api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS)
     return row.user
+
+
+def _cached_key_row(prefix: str) -> ApiKey | None:
+    row = _cache_safely("get", _api_key_cache_key(prefix))
+    if row is None:
+        row = ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+        if row is not None:
+            _cache_safely("set", _api_key_cache_key(prefix), row, API_KEY_CACHE_SECONDS)
+    return row
+
+
+def _cache_safely(operation: str, *args):
+    from django.core.cache import cache
+
+    try:
+        return getattr(cache, operation)(*args)
+    except Exception:  # a cache outage costs a query, never a failed request
+        return None

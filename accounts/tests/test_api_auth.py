@@ -152,3 +152,20 @@ def test_registration_is_limited_per_email(db, settings):
         "/auth/register", {"email": "dup@example.com", "password": "short" if i < 2 else "a-long-enough-passphrase"},
         format="json").status_code for i in range(3)]
     assert statuses == [400, 400, 429]
+
+
+def test_a_key_lookup_is_cached_but_revocation_is_immediate(alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = APIClient()
+    owner.force_authenticate(alice)
+    created = owner.post("/auth/api-keys", {"name": "poller"}, format="json").json()
+    integrator = APIClient()
+    integrator.credentials(HTTP_AUTHORIZATION=f"Api-Key {created['key']}")
+    integrator.get("/account")
+    with CaptureQueriesContext(connection) as queries:
+        assert integrator.get("/account").status_code == 200
+    assert not any("accounts_apikey" in q["sql"] for q in queries.captured_queries)
+    owner.delete(f"/auth/api-keys/{created['id']}")
+    assert integrator.get("/account").status_code == 401
