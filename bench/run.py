@@ -194,9 +194,10 @@ class Bench:
         subprocess.run([str(stack.PYTHON), "bench/setup_data.py", "--customers", str(self.args.customers),
                         "--out", str(customers_file)], cwd=ROOT, env=self.env, check=True)
         self.data = json.loads(customers_file.read_text())
-        fake = self.procs.start("fake-upstream", [str(stack.PYTHON), "bench/fake_upstream.py", "--port",
+        fake = self.procs.start("fake-upstream", [str(stack.PYTHON), "manage.py", "fake_textverified", "--port",
                                                   str(self.fake_port), "--latency", str(self.args.latency),
-                                                  "--sms-delay", str(self.args.sms_delay)], self.env)
+                                                  "--sms-delay", str(self.args.sms_delay), "--balance", "1000000",
+                                                  "--max-pending", "100000"], self.env)
         stack.wait_http(f"{self.fake_base}/_fake/state", timeout=30, proc=fake)
         gunicorn = self.procs.start("gunicorn", [str(stack.GUNICORN), "-c", "gunicorn.conf.py", "namaskah.wsgi"],
                                     self.env)
