@@ -68,16 +68,16 @@ def server_versions(redis_url: str) -> dict:
     return {"postgresql": pg, "max_connections": max_connections, "redis": redis_version}
 
 
-class PgConnections:
-    """Samples the bench database's connections every `period` s in a thread: max open and max active."""
+class Sampler:
+    """Runs `_run` in a daemon thread while the `with` block lasts; `_stop` tells it to finish."""
 
-    def __init__(self, database: str, period: float = 0.25):
-        self.database, self.period = database, period
+    join_timeout = 15.0
+
+    def __init__(self):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.max_total = self.max_active = 0
 
-    def __enter__(self) -> "PgConnections":
+    def __enter__(self):
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         return self
@@ -85,7 +85,21 @@ class PgConnections:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         if self._thread:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=self.join_timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class PgConnections(Sampler):
+    """Samples the bench database's connections every `period` s in a thread: max open and max active."""
+
+    join_timeout = 5.0
+
+    def __init__(self, database: str, period: float = 0.25):
+        super().__init__()
+        self.database, self.period = database, period
+        self.max_total = self.max_active = 0
 
     def _run(self) -> None:
         import psycopg
@@ -100,25 +114,14 @@ class PgConnections:
                 self._stop.wait(self.period)
 
 
-class Probe:
+class Probe(Sampler):
     """GETs `path` every `period` s in a thread (one keep-alive connection) and keeps the round-trip
     times: how long a trivial request waits while the scenario runs, i.e. queueing in that server."""
 
     def __init__(self, port: int, path: str, period: float = 0.2):
+        super().__init__()
         self.port, self.path, self.period = port, path, period
         self.rtts: list[float] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> "Probe":
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=15)
 
     def _run(self) -> None:
         import http.client
@@ -145,25 +148,14 @@ def _fixed_work() -> float:
     return (time.thread_time() - started) * 1000
 
 
-class CpuSpeed:
+class CpuSpeed(Sampler):
     """Times a fixed CPU task every `period` s: when the figure grows, the same work costs more CPU
     (a noisy neighbour on the host, or cache contention), which no per-process CPU figure shows."""
 
     def __init__(self, period: float = 2.0):
+        super().__init__()
         self.period = period
         self.samples: list[float] = []
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> "CpuSpeed":
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=15)
 
     def _run(self) -> None:
         while not self._stop.wait(self.period):
