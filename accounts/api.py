@@ -1,7 +1,6 @@
 """Sign-up, tokens, API keys and the account: the integrators' side of accounts."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -30,11 +29,9 @@ class RegisterApi(APIView):
         "id": serializers.IntegerField(), "email": serializers.EmailField()}), **ERRORS},
         summary="Create a customer account (then POST /auth/token)")
     def post(self, request):
-        ratelimit.per_ip(request, group="register", rate=settings.RATE_REGISTER_IP)
+        ratelimit.sign_up_attempt(request, email=request.data.get("email", ""))
         serializer = self.RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ratelimit.enforce(request, group="register-email", rate=settings.RATE_REGISTER_EMAIL,
-                          key=f"email:{serializer.validated_data['email'].lower()}")
         user = services.register(**serializer.validated_data)
         return Response({"id": user.pk, "email": user.email}, status=201)
 
@@ -45,10 +42,7 @@ class TokenApi(TokenObtainPairView):
     authentication_classes = []
 
     def post(self, request, *args, **kwargs):
-        ratelimit.per_ip(request, group="login-ip", rate=settings.RATE_LOGIN_IP)
-        email = str(request.data.get("email", "")).strip().lower()
-        if email:
-            ratelimit.enforce(request, group="login-email", rate=settings.RATE_LOGIN_EMAIL, key=f"email:{email}")
+        ratelimit.sign_in_attempt(request, email=request.data.get("email", ""))
         return super().post(request, *args, **kwargs)
 
 

@@ -31,7 +31,7 @@ def register(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST":
         try:
-            ratelimit.per_ip(request, group="register", rate=settings.RATE_REGISTER_IP)
+            ratelimit.sign_up_attempt(request, email=request.POST.get("email", ""))
         except ratelimit.RateLimited as exc:
             return _too_many(request, "accounts/register.html", form, exc, "Too many sign-ups from your network")
         if form.is_valid():
@@ -56,10 +56,7 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST":
         try:
-            ratelimit.per_ip(request, group="login-ip", rate=settings.RATE_LOGIN_IP)
-            email = str(request.POST.get("email", "")).strip().lower()
-            if email:
-                ratelimit.enforce(request, group="login-email", rate=settings.RATE_LOGIN_EMAIL, key=f"email:{email}")
+            ratelimit.sign_in_attempt(request, email=request.POST.get("email", ""))
         except ratelimit.RateLimited as exc:
             return _too_many(request, "accounts/login.html", form, exc, "Too many sign-in attempts",
                              next=next_url)

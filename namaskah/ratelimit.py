@@ -54,3 +54,22 @@ def per_user(request, *, group: str, rate: str) -> None:
 
 def per_ip(request, *, group: str, rate: str) -> None:
     enforce(request, group=group, rate=rate, key=f"ip:{client_ip(request)}")
+
+
+# The sign-in and sign-up limits, shared by the API and the dashboard (same groups, same counters),
+# so a client cannot get twice the attempts by switching door.
+
+def sign_in_attempt(request, *, email: str) -> None:
+    """Count a sign-in attempt per client address and per email; raise RateLimited when over."""
+    per_ip(request, group="login-ip", rate=settings.RATE_LOGIN_IP)
+    email = str(email or "").strip().lower()
+    if email:
+        enforce(request, group="login-email", rate=settings.RATE_LOGIN_EMAIL, key=f"email:{email}")
+
+
+def sign_up_attempt(request, *, email: str) -> None:
+    """Count a sign-up attempt per client address and per email; raise RateLimited when over."""
+    per_ip(request, group="register", rate=settings.RATE_REGISTER_IP)
+    email = str(email or "").strip().lower()
+    if email:
+        enforce(request, group="register-email", rate=settings.RATE_REGISTER_EMAIL, key=f"email:{email}")

@@ -169,3 +169,13 @@ def test_a_key_lookup_is_cached_but_revocation_is_immediate(alice):
     assert not any("accounts_apikey" in q["sql"] for q in queries.captured_queries)
     owner.delete(f"/auth/api-keys/{created['id']}")
     assert integrator.get("/account").status_code == 401
+
+
+def test_the_dashboard_and_the_api_share_the_sign_up_limit_per_email(db, settings, client):
+    settings.RATE_REGISTER_EMAIL = "1/h"
+    APIClient(REMOTE_ADDR="198.51.100.20").post("/auth/register", {"email": "twice@example.com", "password": "x"},
+                                               format="json")
+    page = client.post("/register", {"email": "twice@example.com", "password": "a-long-enough-passphrase",
+                                     "password_again": "a-long-enough-passphrase"}, REMOTE_ADDR="198.51.100.21")
+    assert page.status_code == 429
+    assert not User.objects.filter(email="twice@example.com").exists()

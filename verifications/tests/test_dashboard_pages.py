@@ -221,7 +221,7 @@ def test_the_transactions_page_names_the_verification_behind_a_charge_or_refund(
     services.cancel(verification=v)
     html = alice_client.get("/transactions").content.decode()
     assert html.count(f'WhatsApp · Voice · <span class="mono">{v.phone_number}</span>') == 2
-    assert "-1.80" in html and "+1.80" in html and f"</span> — cancelled</td>" in html
+    assert "-1.80" in html and "+1.80" in html and "</span> — cancelled</td>" in html
 
 
 def test_the_transactions_page_is_paginated_with_constant_queries(alice_client, alice, shop, settings,
