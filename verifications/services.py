@@ -247,25 +247,27 @@ def cancel(*, verification: Verification) -> Verification:
 
     Raises WrongState (not pending, code received, provider refused), ProviderUnavailable.
     """
-    return _give_back(verification, action="cancel", status=Status.CANCELLED, reason="cancelled by customer")
+    return _give_back(verification, action="cancel", done="cancelled", status=Status.CANCELLED,
+                      reason="cancelled by customer")
 
 
 def report(*, verification: Verification) -> Verification:
     """Report a number that did not work: report upstream, then refund once. Raises like cancel()."""
-    return _give_back(verification, action="report", status=Status.FAILED, reason="number reported as not working")
+    return _give_back(verification, action="report", done="reported", status=Status.FAILED,
+                      reason="number reported as not working")
 
 
-def _give_back(verification: Verification, *, action: str, status: str, reason: str) -> Verification:
+def _give_back(verification: Verification, *, action: str, done: str, status: str, reason: str) -> Verification:
     # The provider is asked first and its "no" respected: we never refund a number it still bills.
     refresh(verification=verification)
-    _check_settleable(verification, action="cancelled" if action == "cancel" else "reported")
+    _check_settleable(verification, action=done)
     provider = get_provider(verification.provider)
     release_db_connection()
     try:
         getattr(provider, action)(verification.provider_ref)
     except ProviderRejected as exc:
         raise WrongState(f"The provider refused to {action} this number: {exc.message}", code=f"cannot_{action}") from exc
-    return settle(verification, status=status, reason=reason, memo="cancelled" if action == "cancel" else "reported")
+    return settle(verification, status=status, reason=reason, memo=done)
 
 
 def expire(*, verification: Verification) -> bool:
