@@ -34,9 +34,13 @@ def _fresh_providers():
     # and clients keep tokens, which must not leak from one test into the next.
     from providers import breaker, registry
 
+    from verifications import heartbeat
+
     breaker._breakers.clear()
     registry._instances.clear()
+    heartbeat.forget_heartbeat()
     yield
+    heartbeat.forget_heartbeat()
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """HealthMonitor: the database, the cache and each provider in use, aggregated into one verdict.
 
 healthy   (200) everything answers;
+(the `poller` component only informs: without a background poller requests poll the provider);
 degraded  (200) the site works but a provider is failing or its circuit is open/half-open;
 unhealthy (503) the database or the cache is down.
 Provider health comes from providers.health: cached PROVIDER_HEALTH_TTL seconds, refreshed by real
@@ -62,8 +63,22 @@ class HealthMonitor:
         for name in provider_names:
             components[f"provider:{name}"] = component = self._provider(name)
             degraded |= component["status"] != "ok"
+        if components["cache"]["status"] == "ok":
+            components["poller"] = self._poller()
         status = UNHEALTHY if not core_ok else DEGRADED if degraded else HEALTHY
         return Report(status=status, components=components)
+
+    def _poller(self) -> dict:
+        # Informational, not part of the verdict: without a poller, requests poll the provider
+        # themselves, which works, only slower.
+        from verifications.heartbeat import heartbeat
+
+        beat = heartbeat()
+        if beat is None:
+            return {"status": "off", "mode": "requests poll the provider"}
+        return {"status": "ok", "mode": "background poller", "host": beat["host"], "pid": beat["pid"],
+                "last_beat_age_s": round(max(0.0, time.time() - beat["at"]), 1),
+                "last_cycle_s": beat["cycle_seconds"], "last_cycle_polled": beat["polled"]}
 
     def _timed(self, check) -> dict:
         started = time.perf_counter()

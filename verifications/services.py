@@ -23,6 +23,7 @@ from accounts.models import User
 from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
 from providers.breaker import OPEN
 from providers.registry import for_country, get_provider
+from verifications import heartbeat
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
 from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
 from verifications.selectors import price
@@ -173,17 +174,33 @@ def fail_and_refund(verification: Verification, *, reason: str) -> None:
 
 def refresh(*, verification: Verification, force: bool = False) -> Verification:
     """Bring a verification up to date: fetch new SMS/calls (at most once per interval across all
-    workers), complete it on the first code, expire and refund it when its time is up."""
-    if _should_poll(verification, force=force):
+    workers, and not at all while the background poller keeps it fresh, unless forced), complete it
+    on the first code, expire and refund it when its time is up."""
+    if _should_poll(verification, force=force, on_request=True):
         _fetch_from_provider(verification)
-    if verification.status == Status.PENDING and verification.expires_at and timezone.now() >= verification.expires_at:
-        expire(verification=verification)
+    _expire_if_due(verification)
     return verification
 
 
-def _should_poll(verification: Verification, *, force: bool) -> bool:
+def poll_in_background(verification: Verification) -> bool:
+    """The background poller's refresh. True if the provider was asked."""
+    polled = _should_poll(verification, force=False, on_request=False)
+    if polled:
+        _fetch_from_provider(verification)
+    _expire_if_due(verification)
+    return polled
+
+
+def _expire_if_due(verification: Verification) -> None:
+    if verification.status == Status.PENDING and verification.expires_at and timezone.now() >= verification.expires_at:
+        expire(verification=verification)
+
+
+def _should_poll(verification: Verification, *, force: bool, on_request: bool) -> bool:
     if not verification.provider_ref or verification.status not in (Status.PENDING, Status.COMPLETED):
         return False
+    if on_request and not force and heartbeat.poller_running():
+        return False  # the poller fetches it; this request reads what we have
     # Completed verifications still receive SMS until expiry (a second code is normal).
     if verification.status == Status.COMPLETED and verification.expires_at and timezone.now() >= verification.expires_at:
         return False
@@ -193,6 +210,10 @@ def _should_poll(verification: Verification, *, force: bool) -> bool:
         # one verification cost the upstream one call per interval.
         if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
             return cache.add(f"poll-now:{verification.pk}", 1, timeout=1)
+        if not on_request:
+            # The poller comes back every interval; a lock as long as the interval would make it skip
+            # every other round.
+            interval = max(1, interval - 1)
         return cache.add(f"poll:{verification.pk}", 1, timeout=interval)
     except Exception:
         log.warning("cache unavailable for the poll lock; polling anyway")

@@ -37,10 +37,24 @@ def test_healthy_when_everything_answers(client, db):
     body = response.json()
     assert response.status_code == 200 and body["status"] == "healthy"
     assert {"database", "cache", "provider:mock"} <= set(body["components"])
-    for component in body["components"].values():
-        assert component["status"] == "ok" and "latency_ms" in component and "checked_at" in component
+    for name, component in body["components"].items():
+        if name != "poller":
+            assert component["status"] == "ok" and "latency_ms" in component and "checked_at" in component
     assert body["components"]["provider:mock"]["breaker"]["state"] == "closed"
     assert exit_code() == 0
+
+
+def test_the_poller_shows_in_health_without_changing_the_verdict(client, db):
+    from verifications import heartbeat
+
+    body = client.get("/system/health").json()
+    assert body["status"] == "healthy" and body["components"]["poller"] == {
+        "status": "off", "mode": "requests poll the provider"}
+    heartbeat.beat(cycle_seconds=0.42, polled=7)
+    body = client.get("/system/health").json()
+    poller = body["components"]["poller"]
+    assert body["status"] == "healthy" and poller["status"] == "ok" and poller["mode"] == "background poller"
+    assert poller["last_cycle_s"] == 0.42 and poller["last_cycle_polled"] == 7 and poller["last_beat_age_s"] < 5
 
 
 def test_cache_down_is_unhealthy(client, db, settings):

@@ -1,0 +1,64 @@
+"""The background poller's heartbeat in the shared cache, and the request path's view of it.
+
+While a poller beats, request handlers stop calling the provider on every poll (see
+verifications/poller.py); when it stops beating, they take over within heartbeat_ttl() seconds.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+HEARTBEAT_KEY = "poller:heartbeat"
+# Each process remembers the heartbeat this long: one cache read per second per worker at most,
+# instead of one per poll.
+_MEMO_SECONDS = 1.0
+_memo: dict = {"until": 0.0, "alive": False}
+_memo_lock = threading.Lock()
+
+
+def heartbeat_ttl() -> float:
+    return 3 * settings.MESSAGE_REFRESH_INTERVAL + 5
+
+
+def beat(*, cycle_seconds: float, polled: int) -> None:
+    cache.set(HEARTBEAT_KEY, {"host": socket.gethostname(), "pid": os.getpid(), "at": time.time(),
+                              "cycle_seconds": round(cycle_seconds, 3), "polled": polled},
+              timeout=heartbeat_ttl())
+
+
+def stop_beating() -> None:
+    try:
+        cache.delete(HEARTBEAT_KEY)
+    except Exception:
+        log.warning("could not clear the poller heartbeat; it lapses by itself")
+
+
+def heartbeat() -> dict | None:
+    """The last heartbeat, or None if no poller has reported within heartbeat_ttl(). Raises on cache errors."""
+    return cache.get(HEARTBEAT_KEY)
+
+
+def poller_running() -> bool:
+    """Whether a background poller is keeping verifications fresh (False if the cache is down)."""
+    now = time.monotonic()
+    if now < _memo["until"]:
+        return _memo["alive"]
+    with _memo_lock:
+        try:
+            alive = heartbeat() is not None
+        except Exception:
+            alive = False  # the cache is down: requests poll for themselves
+        _memo.update(until=now + _MEMO_SECONDS, alive=alive)
+    return alive
+
+
+def forget_heartbeat() -> None:
+    """Drop this process's memo (tests, and the poller itself when it stops)."""
+    _memo.update(until=0.0, alive=False)

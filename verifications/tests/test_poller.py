@@ -1,0 +1,152 @@
+"""The background poller (`poll_upstream`): customers' polls become database reads while it runs,
+and requests take polling back when its heartbeat lapses."""
+import io
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from providers.fakeserver import start_fake_server
+from verifications import heartbeat, poller
+from verifications.models import Message, Verification
+from verifications.tests.lifecycle import api_for, balance, fund, make_shop
+
+KEY, EMAIL = "poller-key", "ops@example.com"
+SMS_PATH = "/api/pub/v2/sms"
+pytestmark = pytest.mark.django_db(transaction=True)  # the poller's threads have their own connections
+
+
+@pytest.fixture
+def fake(settings):
+    settings.PROVIDER = "textverified"
+    settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = KEY, EMAIL
+    server = start_fake_server(api_key=KEY, username=EMAIL, sms_delay=None)  # SMS only when a test sends one
+    settings.TEXTVERIFIED_BASE_URL = server.base_url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shop():
+    return make_shop()
+
+
+def buy(api, service="telegram") -> Verification:
+    response = api.post("/verify/create", {"service": service, "country": "US", "capability": "sms"}, format="json")
+    assert response.status_code == 201, response.content
+    return Verification.objects.get(pk=response.json()["id"])
+
+
+def sms_calls(fake) -> int:
+    return fake.fake.count("GET", SMS_PATH)
+
+
+def poll_once() -> str:
+    out = io.StringIO()
+    call_command("poll_upstream", "--once", "--threads", "4", stdout=out)
+    return out.getvalue()
+
+
+def test_one_round_fetches_codes_and_completes_verifications(fake, shop, alice):
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    fake.fake.deliver_sms(verification.provider_ref, text="Your code is 123987", code="123987")
+    assert "1 open, 1 polled upstream, 0 expired, 0 errors" in poll_once()
+    verification.refresh_from_db()
+    assert verification.status == Verification.Status.COMPLETED
+    assert list(Message.objects.filter(verification=verification).values_list("code", flat=True)) == ["123987"]
+
+
+def test_while_the_poller_beats_polls_read_the_database_and_refresh_still_asks(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api)
+    heartbeat.beat(cycle_seconds=0.1, polled=0)
+    before = sms_calls(fake)
+    fake.fake.deliver_sms(verification.provider_ref, text="Your code is 555111", code="555111")
+    for _ in range(3):
+        body = api.get(f"/verify/{verification.pk}/messages").json()
+        assert body["status"] == "pending" and body["code"] is None  # not fetched yet: the poller's job
+    assert sms_calls(fake) == before
+    body = api.get(f"/verify/{verification.pk}/messages?refresh=1").json()  # "check now" still asks
+    assert body["code"] == "555111" and sms_calls(fake) == before + 1
+
+
+def test_requests_poll_for_themselves_when_the_heartbeat_lapses(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api)
+    heartbeat.beat(cycle_seconds=0.1, polled=0)
+    api.get(f"/verify/{verification.pk}/messages")
+    before = sms_calls(fake)
+    cache.delete(heartbeat.HEARTBEAT_KEY)  # what its timeout does when the poller dies
+    heartbeat.forget_heartbeat()  # ... and this worker's one-second memory of it
+    fake.fake.deliver_sms(verification.provider_ref, text="Your code is 777000", code="777000")
+    assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "777000"
+    assert sms_calls(fake) == before + 1
+
+
+def test_the_heartbeat_outlives_a_few_missed_rounds(settings):
+    settings.MESSAGE_REFRESH_INTERVAL = 3.0
+    assert heartbeat.heartbeat_ttl() == 14.0
+
+
+def test_a_round_expires_and_refunds_due_verifications_and_skips_settled_ones(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    due, cancelled = buy(api, "test-pending"), buy(api, "test-pending")
+    assert api.delete(f"/verify/{cancelled.pk}").status_code == 200
+    Verification.objects.filter(pk=due.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    before = sms_calls(fake)
+    assert "1 open, 1 polled upstream, 1 expired" in poll_once()
+    assert sms_calls(fake) == before + 1  # the cancelled one is not asked about
+    due.refresh_from_db()
+    assert due.status == Verification.Status.EXPIRED and due.refunded_at is not None
+    assert balance(alice) == Decimal("5.00")
+    assert "0 open" in poll_once()
+
+
+def test_two_pollers_in_one_interval_ask_the_provider_once_per_verification(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    buy(api), buy(api)
+    before = sms_calls(fake)
+    assert "2 polled upstream" in poll_once()
+    assert "0 polled upstream" in poll_once()
+    assert sms_calls(fake) == before + 2
+
+
+def test_a_running_poller_beats_and_clears_its_heartbeat_when_stopped(fake, shop, alice, settings):
+    settings.MESSAGE_REFRESH_INTERVAL = 0.5
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    stop, rounds = threading.Event(), []
+    thread = threading.Thread(target=poller.run, kwargs={"threads": 2, "limit": 100, "once": False, "stop": stop,
+                                                         "report": rounds.append})
+    thread.start()
+    try:
+        fake.fake.deliver_sms(verification.provider_ref, text="Your code is 246810", code="246810")
+        deadline = timezone.now() + timedelta(seconds=10)
+        while Verification.objects.get(pk=verification.pk).status != "completed" and timezone.now() < deadline:
+            stop.wait(0.05)
+        assert Verification.objects.get(pk=verification.pk).status == "completed"
+        assert heartbeat.heartbeat()["pid"] and heartbeat.poller_running()
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive() and rounds
+    assert heartbeat.heartbeat() is None
+    heartbeat.forget_heartbeat()
+    assert not heartbeat.poller_running()
+
+
+@pytest.mark.parametrize("argv, message", [(["--threads", "0"], "--threads"), (["--limit", "0"], "--limit")])
+def test_bad_arguments_are_refused_with_exit_code_2(argv, message):
+    with pytest.raises(CommandError, match=message) as caught:
+        call_command("poll_upstream", "--once", *argv)
+    assert caught.value.returncode == 2
