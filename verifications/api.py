@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -13,7 +15,7 @@ from rest_framework.views import APIView
 from accounts.money import money_str
 from namaskah import ratelimit
 from namaskah.schema import ERRORS
-from verifications import selectors, services
+from verifications import heartbeat, selectors, services, snapshot
 from verifications.errors import WrongState
 from verifications.models import Capability, Country, Service, Verification
 
@@ -152,12 +154,7 @@ class MessagesApi(APIView):
         parameters=[OpenApiParameter("refresh", bool, description="Check the provider now (at most once a second)")],
         summary="SMS received so far; the latest code")
     def get(self, request, pk):
-        ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
-        verification = own_verification(request, pk, with_catalogue=False)
-        services.refresh(verification=verification, force=request.query_params.get("refresh") in ("1", "true"))
-        messages = list(verification.messages.all())
-        return Response({"status": verification.status, "code": selectors.newest_code(messages),
-                         "expires_at": verification.expires_at, "messages": MessageOut(messages, many=True).data})
+        return Response(polled(request, pk, kind="messages"))
 
 
 class VoiceApi(APIView):
@@ -165,14 +162,26 @@ class VoiceApi(APIView):
         "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
         "calls": CallOut(many=True)}), **ERRORS}, summary="Calls received by a voice verification")
     def get(self, request, pk):
-        ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
-        verification = own_verification(request, pk, with_catalogue=False)
-        if verification.capability != Capability.VOICE:
-            raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
-        services.refresh(verification=verification, force=request.query_params.get("refresh") in ("1", "true"))
-        calls = list(verification.calls.all())
-        return Response({"status": verification.status, "code": selectors.newest_code(calls),
-                         "calls": CallOut(calls, many=True).data})
+        return Response(polled(request, pk, kind="calls"))
+
+
+def polled(request, pk, *, kind: str) -> dict:
+    """The polling endpoints' body. While the background poller runs, a poll is one SQL read; the
+    provider is asked on the request only when forced (?refresh=1), when no poller runs, or to settle
+    a verification past its expiry."""
+    ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
+    force = request.query_params.get("refresh") in ("1", "true")
+    if force or not heartbeat.poller_running():
+        services.refresh(verification=own_verification(request, pk, with_catalogue=False), force=force)
+    view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
+    if view is not None and view.past_expiry_unsettled(timezone.now()):
+        services.refresh(verification=own_verification(request, pk, with_catalogue=False))
+        view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
+    if view is None:
+        raise Http404
+    if kind == "calls" and view.capability != Capability.VOICE:
+        raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
+    return snapshot.as_json(view, kind=kind)
 
 
 class ReportApi(APIView):

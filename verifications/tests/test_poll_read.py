@@ -1,0 +1,100 @@
+"""The polling read (verifications/snapshot.py): one SQL statement while the background poller runs,
+the same JSON as the serializers, the same ownership rule, and expiry still settled on read."""
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from verifications import heartbeat, selectors
+from verifications.api import CallOut, MessageOut
+from verifications.models import Message, Verification, VoiceCall
+from verifications.tests.lifecycle import api_for, balance, fund, make_shop
+
+
+@pytest.fixture
+def shop(db):
+    return make_shop()
+
+
+@pytest.fixture
+def poller_beats():
+    heartbeat.beat(cycle_seconds=0.1, polled=0)
+
+
+def buy(api, capability="sms", service="telegram") -> Verification:
+    response = api.post("/verify/create", {"service": service, "country": "US", "capability": capability}, format="json")
+    assert response.status_code == 201, response.content
+    return Verification.objects.get(pk=response.json()["id"])
+
+
+def add_messages(verification):
+    now = timezone.now()
+    # Out of order, one without a code, two with the same timestamp: ordering and "latest code" rules.
+    for i, (seconds, code) in enumerate([(5, "222222"), (1, ""), (5, "333333"), (3, "111111")]):
+        Message.objects.create(verification=verification, provider="mock", provider_message_id=f"m{verification.pk}{i}",
+                               sender="22000", text=f"<b>text {i}</b> ✓", code=code, received_at=now + timedelta(seconds=seconds))
+
+
+def test_the_poll_body_matches_the_serializers_for_messages(shop, alice, poller_beats):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api)
+    add_messages(verification)
+    messages = list(verification.messages.all())
+    expected = {"status": "pending", "code": selectors.newest_code(messages),
+                "expires_at": verification.expires_at.isoformat().replace("+00:00", "Z"),
+                "messages": MessageOut(messages, many=True).data}
+    body = api.get(f"/verify/{verification.pk}/messages").json()
+    assert body == expected and body["code"] == "333333"
+    assert [m["code"] for m in body["messages"]] == [None, "111111", "222222", "333333"]
+
+
+def test_the_poll_body_matches_the_serializers_for_calls(shop, alice, poller_beats):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api, capability="voice")
+    now = timezone.now()
+    VoiceCall.objects.create(verification=verification, provider="mock", provider_call_id="c1", caller="+15550001",
+                             duration=None, recording_url="https://example.com/r.mp3", transcription="",
+                             code="", received_at=now)
+    VoiceCall.objects.create(verification=verification, provider="mock", provider_call_id="c2", caller="+15550002",
+                             duration=31, recording_url="", transcription="Your code is 9 8 7 6", code="9876",
+                             received_at=now + timedelta(seconds=2))
+    calls = list(verification.calls.all())
+    body = api.get(f"/verify/{verification.pk}/voice").json()
+    assert body == {"status": "pending", "code": "9876", "calls": CallOut(calls, many=True).data}
+
+
+def test_with_the_poller_running_a_poll_is_one_query(shop, alice, poller_beats, django_assert_num_queries):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api)
+    add_messages(verification)
+    with django_assert_num_queries(1):
+        assert len(api.get(f"/verify/{verification.pk}/messages").json()["messages"]) == 4
+
+
+def test_another_users_verification_is_not_found_on_the_fast_path(shop, alice, bob, poller_beats):
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    for path in ("messages", "voice"):
+        response = api_for(bob).get(f"/verify/{verification.pk}/{path}")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_the_voice_endpoint_refuses_an_sms_verification_on_the_fast_path(shop, alice, poller_beats):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    response = api.get(f"/verify/{buy(api).pk}/voice")
+    assert response.status_code == 409 and response.json()["error"]["code"] == "not_voice"
+
+
+def test_a_poll_past_expiry_settles_and_refunds_even_while_the_poller_runs(shop, alice, poller_beats):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api, service="test-pending")
+    Verification.objects.filter(pk=verification.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    body = api.get(f"/verify/{verification.pk}/messages").json()
+    assert body["status"] == "expired" and body["code"] is None
+    assert balance(alice) == Decimal("5.00")
