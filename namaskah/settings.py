@@ -102,7 +102,7 @@ try:
     if REDIS_URL:
         CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "namaskah.cache.RedisCache",
                 "LOCATION": env.redis_url(REDIS_URL),
                 "KEY_PREFIX": env.get(E, "CACHE_KEY_PREFIX", "namaskah"),
                 # A Redis outage must cost milliseconds per request, not seconds: short socket

@@ -70,7 +70,7 @@ def test_it_uses_postgresql_with_a_pool_from_database_url():
 
 
 def test_it_uses_redis_from_redis_url():
-    assert loaded({"REDIS_URL": "redis://127.0.0.1:6379/3"})["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded({"REDIS_URL": "redis://127.0.0.1:6379/3"})["cache"] == "namaskah.cache.RedisCache"
 
 
 def test_it_points_the_real_client_at_another_base_url():

@@ -81,7 +81,7 @@ def locmem_pair():
 
 def redis_pair():
     """Two RedisCache clients (separate connection pools) on db 2; skips when Redis is unreachable."""
-    from django.core.cache.backends.redis import RedisCache
+    from namaskah.cache import RedisCache
 
     prefix = f"providers-test-{uuid.uuid4().hex[:12]}"
     options = {"KEY_PREFIX": prefix, "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}}

@@ -1,0 +1,51 @@
+"""namaskah.cache.RedisCache: Django's contract kept, with one client per pool and a one-trip incr()."""
+import uuid
+
+import pytest
+from django.test import RequestFactory
+
+from namaskah import ratelimit
+from providers.tests.support import REDIS_URL, drop_redis_keys, redis_pair
+
+
+@pytest.fixture
+def redis_cache():
+    first, _ = redis_pair()
+    yield first
+    drop_redis_keys(first)
+
+
+def test_incr_keeps_djangos_contract(redis_cache):
+    with pytest.raises(ValueError):
+        redis_cache.incr("missing")
+    assert redis_cache.get("missing") is None  # a failed incr must not create a key without expiry
+    redis_cache.set("counter", 5, 30)
+    assert redis_cache.incr("counter") == 6 and redis_cache.incr("counter", 10) == 16
+    assert redis_cache.get("counter") == 16
+    client = redis_cache._cache.get_client(None, write=True)
+    assert 0 < client.ttl(redis_cache.make_key("counter")) <= 30  # incr keeps the expiry
+
+
+def test_one_client_per_pool_and_one_round_trip_per_incr(redis_cache):
+    client = redis_cache._cache.get_client(None, write=True)
+    assert redis_cache._cache.get_client("any") is client
+    redis_cache.set("n", 1, 30)
+    sent = []
+    original = client.execute_command
+    client.execute_command = lambda *args, **kwargs: sent.append(args[0]) or original(*args, **kwargs)
+    try:
+        redis_cache.incr("n")
+    finally:
+        del client.execute_command
+    assert sent == ["EVALSHA"]
+
+
+def test_rate_limits_count_on_it(redis_cache, settings):
+    settings.CACHES = {"default": {"BACKEND": "namaskah.cache.RedisCache", "LOCATION": REDIS_URL,
+                                   "KEY_PREFIX": redis_cache.key_prefix}}
+    request = RequestFactory().get("/")
+    key = f"test:{uuid.uuid4().hex}"
+    for _ in range(3):
+        ratelimit.enforce(request, group="t", rate="3/m", key=key)
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.enforce(request, group="t", rate="3/m", key=key)
