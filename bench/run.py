@@ -74,6 +74,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY (default 4)")
     p.add_argument("--threads", type=int, default=16, help="GUNICORN_THREADS (default 16)")
     p.add_argument("--db-pool", type=int, default=10, help="DB_POOL_MAX_SIZE per worker (default 10)")
+    p.add_argument("--poller-threads", type=int, default=32,
+                   help="threads of the background poller, poll_upstream (default 32; 0: no poller, requests "
+                        "poll the provider themselves)")
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     p.add_argument("--only", help="comma-separated scenarios to run (default: all)")
@@ -202,6 +205,10 @@ class Bench:
         gunicorn = self.procs.start("gunicorn", [str(stack.GUNICORN), "-c", "gunicorn.conf.py", "namaskah.wsgi"],
                                     self.env)
         stack.wait_http(f"{self.base}/system/live", timeout=30, proc=gunicorn)
+        if self.args.poller_threads:
+            # As in production (README): the poller fetches SMS, customers' polls read the database.
+            self.procs.start("poller", [str(stack.PYTHON), "manage.py", "poll_upstream", "--threads",
+                                        str(self.args.poller_threads)], self.env)
         say(f"gunicorn {self.args.workers} workers x {self.args.threads} threads, DB pool {self.args.db_pool}/worker, "
             f"on {self.base}; fake upstream on {self.fake_base} ({self.args.latency * 1000:.0f} ms per call)")
         count = round(self.args.poll_rate * 3)
@@ -244,11 +251,13 @@ class Bench:
         server_before, upstream_before = self.server_counters(), self.upstream_counters()
         gunicorn_pid = self.procs.started["gunicorn"].pid
         fake_pid = self.procs.started["fake-upstream"].pid
-        cpu_before = stack.cpu_snapshot(gunicorn_pid=gunicorn_pid, fake_pid=fake_pid, database=DATABASE)
+        poller = self.procs.started.get("poller")
+        pids = {"gunicorn_pid": gunicorn_pid, "fake_pid": fake_pid, "poller_pid": poller.pid if poller else None}
+        cpu_before = stack.cpu_snapshot(**pids, database=DATABASE)
         with stack.PgConnections(DATABASE) as pg, stack.Probe(self.port, "/system/live") as live_probe, \
                 stack.Probe(self.fake_port, "/_fake/ping") as fake_probe, stack.CpuSpeed() as speed:
             result = work()
-        cpu_after = stack.cpu_snapshot(gunicorn_pid=gunicorn_pid, fake_pid=fake_pid, database=DATABASE)
+        cpu_after = stack.cpu_snapshot(**pids, database=DATABASE)
         server = counter_delta(server_before, self.server_counters())
         upstream = counter_delta(upstream_before, self.upstream_counters())
         result["scenario"] = name
@@ -379,7 +388,7 @@ def main() -> None:
     config = {"workers": args.workers, "threads": args.threads, "db_pool_max": args.db_pool,
               "upstream_latency_ms": round(args.latency * 1000), "sms_delay_s": args.sms_delay,
               "mix_rate": args.mix_rate, "poll_rate": args.poll_rate, "poll_clients": len(bench.pool),
-              "customers": args.customers, "wrk_connections": args.wrk_connections, "log_level": args.log_level,
+              "customers": args.customers, "poller_threads": args.poller_threads, "wrk_connections": args.wrk_connections, "log_level": args.log_level,
               "runs": args.runs, "quick": args.quick, "durations_s": bench.d}
     summary = report.medians(rounds, names)
     verdicts = report.targets(summary, latency_ms=args.latency * 1000)

@@ -263,10 +263,10 @@ def _machine_busy() -> tuple[float, float]:
     return (sum(values) - idle) / CLOCK_TICK, sum(values) / CLOCK_TICK
 
 
-def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: str) -> dict:
+def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: str, poller_pid: int | None = None) -> dict:
     """CPU seconds so far per group: gunicorn workers (each), fake upstream, postgres (our database's
     backends), redis, generator; whatever else the machine did is reported as "other"."""
-    groups: dict[str, float] = {"gunicorn": 0.0, "fake upstream": 0.0, "postgres": 0.0, "redis": 0.0}
+    groups: dict[str, float] = {"gunicorn": 0.0, "poller": 0.0, "fake upstream": 0.0, "postgres": 0.0, "redis": 0.0}
     workers: dict[str, float] = {}
     for pid, comm, ppid, cpu in _processes():
         if gunicorn_pid and (pid == gunicorn_pid or ppid == gunicorn_pid):
@@ -275,6 +275,8 @@ def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: st
                 workers[str(pid)] = cpu
         elif pid == fake_pid:
             groups["fake upstream"] += cpu
+        elif poller_pid and pid == poller_pid:
+            groups["poller"] += cpu
         elif comm == "postgres" and _postgres_serves(pid, database):
             groups["postgres"] += cpu
         elif comm.startswith("redis-server"):

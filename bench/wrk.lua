@@ -3,6 +3,15 @@
 --   wrk ... -s bench/wrk.lua URL -- pairs.txt    -> GET /verify/<id>/messages, rotating over the
 --                                                   "<id> <api key>" lines of pairs.txt
 -- done() prints one "WRK {json}" line that bench/run.py parses.
+--
+-- One request in RECONNECT_EVERY asks the server to close its connection, and wrk opens a new one.
+-- gunicorn's gthread workers do not balance keep-alive connections: wrk's 32 connections, opened at
+-- once, can all land on one or two of the four workers, and the "ceiling" then measures that luck
+-- (seen: /system/live at 3060 req/s in one run, 1560 in the next, with one worker busy). New
+-- connections go to whichever worker accepts first, usually an idle one, so the load spreads; the
+-- extra TCP handshakes (2 %) cost both endpoints alike.
+
+local RECONNECT_EVERY = 50
 
 local items = {}
 local counter = 0
@@ -20,13 +29,21 @@ function init(args)
   end
 end
 
+local sent = 0
+
 function request()
+  sent = sent + 1
+  local headers = {}
+  if sent % RECONNECT_EVERY == 0 then
+    headers["Connection"] = "close"
+  end
   if #items == 0 then
-    return wrk.format("GET")
+    return wrk.format("GET", nil, headers)
   end
   counter = counter + 1
   local item = items[(counter % #items) + 1]
-  return wrk.format("GET", item.path, { ["Authorization"] = item.auth })
+  headers["Authorization"] = item.auth
+  return wrk.format("GET", item.path, headers)
 end
 
 function done(summary, latency, requests)

@@ -171,9 +171,12 @@ def polled(request, pk, *, kind: str) -> dict:
     a verification past its expiry."""
     ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
     force = request.query_params.get("refresh") in ("1", "true")
-    if force or not heartbeat.poller_running():
+    background = not force and heartbeat.poller_running()
+    if not background:
         services.refresh(verification=own_verification(request, pk, with_catalogue=False), force=force)
     view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
+    if background and view is not None and view.status == Verification.Status.COMPLETED:
+        heartbeat.watch(pk)  # still watched: the poller keeps asking for a second code
     if view is not None and view.past_expiry_unsettled(timezone.now()):
         services.refresh(verification=own_verification(request, pk, with_catalogue=False))
         view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)

@@ -62,3 +62,28 @@ def poller_running() -> bool:
 def forget_heartbeat() -> None:
     """Drop this process's memo (tests, and the poller itself when it stops)."""
     _memo.update(until=0.0, alive=False)
+
+
+# --- demand for completed verifications ---------------------------------------------------------
+# A completed verification can still receive a second code until it expires, but nobody may be
+# looking: the poller asks the provider about it only while a customer is polling it.
+
+def _watch_key(pk) -> str:
+    return f"poller:watched:{pk}"
+
+
+def watch(pk) -> None:
+    """A customer polled this completed verification: keep it in the poller's rounds a little longer."""
+    try:
+        cache.set(_watch_key(pk), 1, timeout=int(2 * settings.MESSAGE_REFRESH_INTERVAL) + 1)
+    except Exception:
+        log.warning("cache unavailable: cannot mark verification %s as watched", pk)
+
+
+def watched(pks) -> set:
+    """Which of these verifications a customer polled recently (one cache round trip)."""
+    pks = list(pks)
+    if not pks:
+        return set()
+    found = cache.get_many([_watch_key(pk) for pk in pks])
+    return {pk for pk in pks if _watch_key(pk) in found}

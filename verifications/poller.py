@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from verifications import services
-from verifications.heartbeat import beat, forget_heartbeat, stop_beating
+from verifications.heartbeat import beat, forget_heartbeat, stop_beating, watched
 from verifications.models import Verification
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ Status = Verification.Status
 
 def open_verifications(*, limit: int):
     """Verifications that can still receive something: pending (also past expiry, to be expired) and
-    completed until their expiry (a second code is normal)."""
+    completed until their expiry (a second code is normal; run_cycle keeps those a customer watches)."""
     now = timezone.now()
     return (Verification.objects
             .filter(Q(status=Status.PENDING) | Q(status=Status.COMPLETED, expires_at__gt=now))
@@ -66,6 +66,12 @@ def run_cycle(executor: ThreadPoolExecutor, *, limit: int) -> Cycle:
     rows = list(open_verifications(limit=limit))
     services.release_db_connection()
     cycle = Cycle(considered=len(rows))
+    completed = [v.pk for v in rows if v.status == Status.COMPLETED]
+    if completed:
+        # Completed ones only while a customer still polls them: no upstream calls for numbers
+        # nobody looks at any more.
+        wanted = watched(completed)
+        rows = [v for v in rows if v.status == Status.PENDING or v.pk in wanted]
     for future in [executor.submit(_refresh_one, v) for v in rows]:
         try:
             polled, expired = future.result()

@@ -200,7 +200,10 @@ def _should_poll(verification: Verification, *, force: bool, on_request: bool) -
     if not verification.provider_ref or verification.status not in (Status.PENDING, Status.COMPLETED):
         return False
     if on_request and not force and heartbeat.poller_running():
-        return False  # the poller fetches it; this request reads what we have
+        # The poller fetches it; this request reads what we have.
+        if verification.status == Status.COMPLETED:
+            heartbeat.watch(verification.pk)
+        return False
     # Completed verifications still receive SMS until expiry (a second code is normal).
     if verification.status == Status.COMPLETED and verification.expires_at and timezone.now() >= verification.expires_at:
         return False

@@ -150,3 +150,18 @@ def test_bad_arguments_are_refused_with_exit_code_2(argv, message):
     with pytest.raises(CommandError, match=message) as caught:
         call_command("poll_upstream", "--once", *argv)
     assert caught.value.returncode == 2
+
+
+def test_completed_verifications_are_polled_only_while_a_customer_watches(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api)
+    fake.fake.deliver_sms(verification.provider_ref, text="Your code is 100001", code="100001")
+    poll_once()
+    heartbeat.beat(cycle_seconds=0.1, polled=1)
+    cache.delete_many([f"poll:{verification.pk}"])  # as if an interval had passed
+    assert "1 open, 0 polled upstream" in poll_once()  # completed, and nobody looks at it
+    fake.fake.deliver_sms(verification.provider_ref, text="Your new code is 200002", code="200002")
+    assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "100001"  # a read, and a sign of interest
+    assert "1 open, 1 polled upstream" in poll_once()
+    assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "200002"
