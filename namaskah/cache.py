@@ -5,6 +5,8 @@ or four cache calls: API key, rate limit, poller heartbeat):
   are thread-safe and share the connection pool, so one per pool is kept.
 - `incr()` took two round trips (EXISTS, then INCRBY); a small Lua script does both in one, with the
   same contract (ValueError for a missing key, never creating one without an expiry).
+- `hit()` (not in Django's API) counts a rate-limit hit in one round trip: INCR, and an expiry when
+  the counter is new; namaskah.ratelimit uses it where the backend has it.
 """
 from __future__ import annotations
 
@@ -17,13 +19,20 @@ if redis.call('exists', KEYS[1]) == 1 then
 end
 return false
 """
+_HIT = """
+local count = redis.call('incr', KEYS[1])
+if redis.call('ttl', KEYS[1]) < 0 then
+    redis.call('expire', KEYS[1], ARGV[1])
+end
+return count
+"""
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients: dict[int, object] = {}
-        self._incr_scripts: dict[int, object] = {}
+        self._scripts: dict[tuple, object] = {}
 
     def get_client(self, key=None, *, write=False):
         index = self._get_connection_pool_index(write)
@@ -33,18 +42,29 @@ class ReusingRedisCacheClient(RedisCacheClient):
             client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
         return client
 
+    def _script(self, client, source: str):
+        script = self._scripts.get((id(client), source))
+        if script is None:
+            script = self._scripts[(id(client), source)] = client.register_script(source)
+        return script
+
     def incr(self, key, delta):
         client = self.get_client(key, write=True)
-        script = self._incr_scripts.get(id(client))
-        if script is None:
-            script = self._incr_scripts[id(client)] = client.register_script(_INCR_EXISTING)
-        value = script(keys=[key], args=[delta])
+        value = self._script(client, _INCR_EXISTING)(keys=[key], args=[delta])
         if value is None:
             raise ValueError("Key '%s' not found." % key)
         return value
+
+    def hit(self, key, timeout: int) -> int:
+        client = self.get_client(key, write=True)
+        return self._script(client, _HIT)(keys=[key], args=[int(timeout)])
 
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def hit(self, key, timeout: int, version=None) -> int:
+        """Count one hit on `key` (created with `timeout` seconds to live) and return the count."""
+        return self._cache.hit(self.make_and_validate_key(key, version=version), timeout)

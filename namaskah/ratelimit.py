@@ -8,9 +8,12 @@ turning every request into a 500.
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
-from django_ratelimit.core import get_usage
+from django.core.cache import caches
+from django_ratelimit import ALL
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +43,25 @@ def enforce(request, *, group: str, rate: str, key: str) -> None:
     if not settings.RATELIMIT_ENABLE:
         return
     try:
-        usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=True)
+        usage = _usage(request, group=group, rate=rate, key=key)
     except Exception:
         log.warning("rate limit store unavailable; failing open for %s", group)
         return
     if usage and usage["should_limit"]:
         raise RateLimited(usage.get("time_left") or 1)
+
+
+def _usage(request, *, group: str, rate: str, key: str) -> dict:
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    hit = getattr(cache, "hit", None)
+    if hit is None:
+        return get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=True)
+    # On our Redis backend: django-ratelimit's own window and cache key (a test checks that both
+    # paths count on one counter), counted in one round trip instead of two (~0.15 ms of every poll).
+    limit, period = _split_rate(rate)
+    window = _get_window(key, period)
+    count = hit(_make_cache_key(group, window, rate, key, ALL), period + EXPIRATION_FUDGE)
+    return {"count": count, "limit": limit, "should_limit": count > limit, "time_left": window - int(time.time())}
 
 
 def per_user(request, *, group: str, rate: str) -> None:

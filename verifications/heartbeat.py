@@ -60,8 +60,9 @@ def poller_running() -> bool:
 
 
 def forget_heartbeat() -> None:
-    """Drop this process's memo (tests, and the poller itself when it stops)."""
+    """Drop this process's memos (tests, and the poller itself when it stops)."""
     _memo.update(until=0.0, alive=False)
+    _marked.clear()
 
 
 # --- demand for completed verifications ---------------------------------------------------------
@@ -72,10 +73,23 @@ def _watch_key(pk) -> str:
     return f"poller:watched:{pk}"
 
 
+# pk -> when this process last marked it: a verification polled many times a second is marked once
+# per interval, not on every poll.
+_marked: dict = {}
+
+
 def watch(pk) -> None:
     """A customer polled this completed verification: keep it in the poller's rounds a little longer."""
+    interval = settings.MESSAGE_REFRESH_INTERVAL
+    now = time.monotonic()
+    if now - _marked.get(pk, -interval) < interval:
+        return
+    if len(_marked) > 10_000:
+        _marked.clear()
     try:
-        cache.set(_watch_key(pk), 1, timeout=int(2 * settings.MESSAGE_REFRESH_INTERVAL) + 1)
+        # Lives two intervals: a customer polling once per interval keeps it alive from any worker.
+        cache.set(_watch_key(pk), 1, timeout=int(2 * interval) + 1)
+        _marked[pk] = now
     except Exception:
         log.warning("cache unavailable: cannot mark verification %s as watched", pk)
 

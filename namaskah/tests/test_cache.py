@@ -49,3 +49,28 @@ def test_rate_limits_count_on_it(redis_cache, settings):
         ratelimit.enforce(request, group="t", rate="3/m", key=key)
     with pytest.raises(ratelimit.RateLimited):
         ratelimit.enforce(request, group="t", rate="3/m", key=key)
+
+
+def test_the_one_trip_limit_counts_on_django_ratelimits_own_counter(redis_cache, settings):
+    from django_ratelimit.core import get_usage
+
+    settings.CACHES = {"default": {"BACKEND": "namaskah.cache.RedisCache", "LOCATION": REDIS_URL,
+                                   "KEY_PREFIX": redis_cache.key_prefix}}
+    request = RequestFactory().get("/")
+    key = f"test:{uuid.uuid4().hex}"
+
+    def library():
+        return get_usage(request, group="mixed", key=lambda *_: key, rate="100/h", increment=True)["count"]
+
+    def ours():
+        return ratelimit._usage(request, group="mixed", rate="100/h", key=key)["count"]
+
+    assert [library(), ours(), library(), ours(), ours()] == [1, 2, 3, 4, 5]
+    usage = ratelimit._usage(request, group="mixed", rate="100/h", key=key)
+    assert usage["limit"] == 100 and not usage["should_limit"] and 0 < usage["time_left"] <= 3600
+
+
+def test_a_new_hit_counter_gets_an_expiry(redis_cache):
+    assert redis_cache.hit("fresh", 42) == 1 and redis_cache.hit("fresh", 42) == 2
+    client = redis_cache._cache.get_client(None, write=True)
+    assert 0 < client.ttl(redis_cache.make_key("fresh")) <= 42
