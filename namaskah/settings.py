@@ -69,6 +69,12 @@ try:
     TEXTVERIFIED_BACKOFF_JITTER = env.number(E, "TEXTVERIFIED_BACKOFF_JITTER", 0.5, minimum=0, maximum=10)
     TEXTVERIFIED_POOL_SIZE = env.integer(E, "TEXTVERIFIED_POOL_SIZE", 16, minimum=1, maximum=256)
     TEXTVERIFIED_QUOTE_TTL = env.integer(E, "TEXTVERIFIED_QUOTE_TTL", 60, minimum=0, maximum=3600)
+    # The secret TextVerified shows where its webhook is configured; empty: /webhooks/textverified is off.
+    TEXTVERIFIED_WEBHOOK_SECRET = env.get(E, "TEXTVERIFIED_WEBHOOK_SECRET")
+    if TEXTVERIFIED_WEBHOOK_SECRET and len(TEXTVERIFIED_WEBHOOK_SECRET) < 16:
+        raise env.ConfigError("TEXTVERIFIED_WEBHOOK_SECRET is too short (at least 16 characters): paste the whole secret")
+    # While webhooks arrive, the poller asks about pending verifications only this often (a safety net).
+    WEBHOOK_POLL_INTERVAL = env.number(E, "WEBHOOK_POLL_INTERVAL", 30.0, minimum=1, maximum=600)
 
     BREAKER_FAILURE_THRESHOLD = env.integer(E, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1, maximum=1000)
     BREAKER_RECOVERY_TIMEOUT = env.integer(E, "BREAKER_RECOVERY_TIMEOUT", 60, minimum=1, maximum=3600)

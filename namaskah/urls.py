@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import api as accounts_api
 from monitoring import views as monitoring_views
 from verifications import api as verifications_api
+from verifications import webhooks
 
 api = [
     path("auth/register", accounts_api.RegisterApi.as_view(), name="api-register"),
@@ -33,6 +34,7 @@ urlpatterns = [
     path("system/live", monitoring_views.live, name="system-live"),
     path("system/metrics", monitoring_views.metrics_view, name="system-metrics"),
     path("system/info", monitoring_views.info, name="system-info"),
+    path("webhooks/textverified", webhooks.textverified, name="webhook-textverified"),
     *api,
     path("", include("accounts.urls")),
     path("", include("verifications.urls")),

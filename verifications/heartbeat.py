@@ -63,6 +63,7 @@ def forget_heartbeat() -> None:
     """Drop this process's memos (tests, and the poller itself when it stops)."""
     _memo.update(until=0.0, alive=False)
     _marked.clear()
+    _webhook_memo.update(until=0.0, arriving=False)
 
 
 # --- demand for completed verifications ---------------------------------------------------------
@@ -101,3 +102,32 @@ def watched(pks) -> set:
         return set()
     found = cache.get_many([_watch_key(pk) for pk in pks])
     return {pk for pk in pks if _watch_key(pk) in found}
+
+
+# --- webhooks ---------------------------------------------------------------------------------------
+# While the provider's webhooks arrive, SMS are pushed to us and the poller only needs to ask now and
+# then, in case one was lost. "Arriving" means one came in the last WEBHOOK_TRUST_SECONDS: if the
+# provider stops sending (webhooks disabled after failures), polling speeds up again by itself.
+WEBHOOK_KEY = "webhooks:last"
+WEBHOOK_TRUST_SECONDS = 15 * 60
+_webhook_memo: dict = {"until": 0.0, "arriving": False}
+
+
+def note_webhook() -> None:
+    try:
+        cache.set(WEBHOOK_KEY, time.time(), timeout=WEBHOOK_TRUST_SECONDS)
+    except Exception:
+        log.warning("cache unavailable: cannot note that webhooks arrive")
+    _webhook_memo.update(until=0.0)
+
+
+def webhooks_arriving() -> bool:
+    now = time.monotonic()
+    if now < _webhook_memo["until"]:
+        return _webhook_memo["arriving"]
+    try:
+        arriving = cache.get(WEBHOOK_KEY) is not None
+    except Exception:
+        arriving = False
+    _webhook_memo.update(until=now + _MEMO_SECONDS, arriving=arriving)
+    return arriving

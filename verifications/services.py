@@ -214,6 +214,8 @@ def _should_poll(verification: Verification, *, force: bool, on_request: bool) -
         if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
             return cache.add(f"poll-now:{verification.pk}", 1, timeout=1)
         if not on_request:
+            if heartbeat.webhooks_arriving():
+                interval = settings.WEBHOOK_POLL_INTERVAL  # SMS are pushed to us: only a safety net
             # The poller comes back every interval; a lock as long as the interval would make it skip
             # every other round.
             interval = max(1, interval - 1)
@@ -235,20 +237,35 @@ def _fetch_from_provider(verification: Verification) -> None:
         # Polls are served from our database when the upstream is down; nothing is lost.
         log.info("poll of %s failed upstream: %s", verification.pk, exc.code)
         return
+    record_received(verification, items)
+
+
+def record_received(verification: Verification, items) -> int:
+    """Store SMS (or calls) the provider reported, by poll or webhook, each once; complete the
+    verification on the first code. Returns how many were new."""
     not_before = verification.created_at - CLOCK_SKEW
     items = [i for i in items if i.received_at >= not_before]
-    if verification.capability == Capability.VOICE:
+    if not items:
+        return 0
+    voice = verification.capability == Capability.VOICE
+    model = VoiceCall if voice else Message
+    # A webhook's SMS carries no id, so the same SMS may come back from a poll under another id:
+    # what arrived at the same moment with the same content is the same message.
+    seen = set(model.objects.filter(verification=verification).values_list(
+        "received_at", "transcription" if voice else "text"))
+    fresh = [i for i in items if (i.received_at, i.transcription if voice else i.text) not in seen]
+    if voice:
         VoiceCall.objects.bulk_create([
             VoiceCall(verification=verification, provider=verification.provider, provider_call_id=c.id,
                       caller=c.caller[:64], duration=c.duration, recording_url=c.recording_url[:1024],
                       transcription=c.transcription, code=(c.code or "")[:16], received_at=c.received_at)
-            for c in items
+            for c in fresh
         ], ignore_conflicts=True)
     else:
         Message.objects.bulk_create([
             Message(verification=verification, provider=verification.provider, provider_message_id=m.id,
                     sender=m.sender[:64], text=m.text, code=(m.code or "")[:16], received_at=m.received_at)
-            for m in items
+            for m in fresh
         ], ignore_conflicts=True)
     first = next((i for i in sorted(items, key=lambda i: i.received_at) if i.code), None)
     if first is not None and verification.status == Status.PENDING:
@@ -257,6 +274,7 @@ def _fetch_from_provider(verification: Verification) -> None:
             status=Status.COMPLETED, completed_at=now
         ):
             verification.status, verification.completed_at = Status.COMPLETED, now
+    return len(fresh)
 
 
 def has_code(verification: Verification) -> bool:

@@ -99,6 +99,8 @@ def test_it_starts_in_production_when_everything_is_set():
         ({"DATABASE_URL": "postgresql://u@h:5432/"}, "DATABASE_URL has no database name"),
         ({"REDIS_URL": "memcached://x"}, "REDIS_URL scheme 'memcached' is not supported"),
         ({"SECRET_KEY": "same-" * 8, "JWT_SECRET_KEY": "same-" * 8}, "JWT_SECRET_KEY must differ from SECRET_KEY"),
+        ({"TEXTVERIFIED_WEBHOOK_SECRET": "whsec_abc"}, "TEXTVERIFIED_WEBHOOK_SECRET is too short"),
+        ({"WEBHOOK_POLL_INTERVAL": "0"}, "WEBHOOK_POLL_INTERVAL=0 is below the minimum of 1"),
     ],
 )
 def test_it_refuses_malformed_values_with_one_line(change, expected):

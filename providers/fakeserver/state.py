@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlencode
 from django.utils import timezone
 
 from providers import simulation
+from providers.fakeserver.webhooks import WebhookSender
 from providers.base import RentalState
 from providers.textverified.parsing import dumps as json_dumps
 from providers.textverified.parsing import loads as json_loads
@@ -88,7 +89,8 @@ class FakeTextVerified:
     def __init__(self, *, api_key: str | None = None, username: str | None = None, latency: float = 0.0,
                  sms_delay: float | None = 8.0, lifetime: float = 900, token_lifetime: float = 900,
                  balance: Decimal = Decimal("100.00"), page_size: int = 10, max_pending: int = 100,
-                 clock: Callable[[], datetime] = timezone.now, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], datetime] = timezone.now, sleep: Callable[[float], None] = time.sleep,
+                 webhook_url: str | None = None, webhook_secret: str | None = None):
         self.api_key, self.username = api_key, username
         self.latency, self.sms_delay, self.lifetime = latency, sms_delay, lifetime
         self.token_lifetime, self.balance = token_lifetime, balance
@@ -97,6 +99,8 @@ class FakeTextVerified:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.reset()
+        # Signed v2.sms.received POSTs when each SMS arrives, like the real service (optional).
+        self.webhooks = WebhookSender(self, url=webhook_url, secret=webhook_secret or "") if webhook_url else None
 
     def reset(self) -> None:
         with self.lock:
@@ -128,7 +132,24 @@ class FakeTextVerified:
             message = simulation.Message(id=f"{reservation_id}.hook{len(record.facts.delivered)}", sender=sender,
                                          text=text, code=code, at=now)
             record.facts = replace(record.facts, delivered=record.facts.delivered + (message,))
+        if self.webhooks:
+            self.webhooks.schedule(reservation_id, message)
         return message.id
+
+    def webhook_data(self, reference: str, message_id: str) -> dict | None:
+        """The `data` of a v2.sms.received event, or None if that SMS has not (or never) arrived."""
+        now = self.clock()
+        with self.lock:
+            record = self.records.get(reference)
+        if record is None:
+            return None
+        message = next((m for m in simulation.view(record.facts, now=now).sms if m.id == message_id), None)
+        if message is None:
+            return None
+        code = None if record.facts.service == "test_html_sms" else message.code
+        return {"reservationId": reference, "from": message.sender, "to": _national(record.facts.number),
+                "createdAt": _ts(message.at, message.id), "smsContent": message.text, "parsedCode": code,
+                "encrypted": False}
 
     def count(self, method: str, path: str) -> int:
         with self.lock:
@@ -278,6 +299,9 @@ class FakeTextVerified:
             facts = simulation.Facts(reference=vid, service=service, capability=capability, created_at=now,
                                      sms_delay=self.sms_delay, lifetime=self.lifetime)
             self.records[vid] = Record(facts=facts, price=price, test=test)
+        if self.webhooks:
+            for message in simulation.scheduled(facts):
+                self.webhooks.schedule(vid, message)
         href = f"{base}{API}/verifications/{vid}"
         return Reply(201, {"method": "GET", "href": href}, {"Location": href, **_mock_header(service)})
 
@@ -411,7 +435,8 @@ class FakeTextVerified:
             with self.lock:
                 return Reply(200, {"verifications": len(self.records), "balance": self.balance,
                                    "tokens": len(self.tokens), "faults": len([f for f in self.faults if f.count]),
-                                   "requests": dict(self.requests)})
+                                   "requests": dict(self.requests),
+                                   "webhooks": dict(self.webhooks.counts) if self.webhooks else None})
         if method == "GET" and path.startswith("/_fake/recordings/"):
             return Reply(200, b"ID3 fake recording", {"Content-Type": "audio/mpeg"})
         return Reply(404)

@@ -165,3 +165,29 @@ def test_completed_verifications_are_polled_only_while_a_customer_watches(fake, 
     assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "100001"  # a read, and a sign of interest
     assert "1 open, 1 polled upstream" in poll_once()
     assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "200002"
+
+
+def test_while_webhooks_arrive_the_poller_asks_only_every_webhook_poll_interval(fake, shop, alice, settings):
+    import time_machine
+
+    settings.MESSAGE_REFRESH_INTERVAL, settings.WEBHOOK_POLL_INTERVAL = 3, 30
+    # Travelling in time moves local-memory expiries, not a Redis server's.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "webhooks"}}
+    fund(alice, "5.00")
+    buy(api_for(alice))
+    start = timezone.now()
+    assert "1 polled upstream" in poll_once()
+
+    def at(seconds):
+        heartbeat.forget_heartbeat()  # this process's one-second memos
+        return time_machine.travel(start + timedelta(seconds=seconds))
+
+    with at(5):
+        assert "1 polled upstream" in poll_once()  # no webhooks: every interval
+        heartbeat.note_webhook()
+    with at(10):
+        assert "1 polled upstream" in poll_once()  # this round takes the long lock
+    with at(25):
+        assert "0 polled upstream" in poll_once()
+    with at(45):
+        assert "1 polled upstream" in poll_once()

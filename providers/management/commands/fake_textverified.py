@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from providers.fakeserver import FakeServer, FakeTextVerified
 
@@ -20,13 +20,19 @@ class Command(BaseCommand):
         parser.add_argument("--token-lifetime", type=float, default=900.0)
         parser.add_argument("--balance", type=Decimal, default=Decimal("1000.00"))
         parser.add_argument("--max-pending", type=int, default=10000)
+        parser.add_argument("--webhook-url", help="POST a signed v2.sms.received here when each SMS arrives, "
+                            "e.g. http://127.0.0.1:8000/webhooks/textverified (needs TEXTVERIFIED_WEBHOOK_SECRET)")
 
     def handle(self, *args, **options):
+        if options["webhook_url"] and not settings.TEXTVERIFIED_WEBHOOK_SECRET:
+            raise CommandError("--webhook-url needs TEXTVERIFIED_WEBHOOK_SECRET (the secret both sides sign with)",
+                               returncode=2)
         fake = FakeTextVerified(
             api_key=settings.TEXTVERIFIED_API_KEY, username=settings.TEXTVERIFIED_EMAIL,
             latency=options["latency"], sms_delay=None if options["sms_delay"] < 0 else options["sms_delay"],
             lifetime=options["lifetime"], token_lifetime=options["token_lifetime"], balance=options["balance"],
-            max_pending=options["max_pending"],
+            max_pending=options["max_pending"], webhook_url=options["webhook_url"],
+            webhook_secret=settings.TEXTVERIFIED_WEBHOOK_SECRET,
         )
         server = FakeServer(fake=fake, host=options["host"], port=options["port"])
         self.stdout.write(f"fake_textverified: listening on {server.base_url} (latency {options['latency']}s, "
