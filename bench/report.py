@@ -208,8 +208,8 @@ def markdown(out: dict) -> str:
         f"at the start).",
         "",
         f"gunicorn {c['workers']} workers × {c['threads']} threads, DB pool ≤ {c['db_pool_max']} per worker, "
-        f"LOG_LEVEL={c['log_level']}; fake TextVerified answering in {c['upstream_latency_ms']} ms, SMS after "
-        f"{c['sms_delay_s']:g} s; {c['customers']} customers. Median of {c['runs']} interleaved "
+        f"LOG_LEVEL={c['log_level']}; {_background(c)}; fake TextVerified answering in {c['upstream_latency_ms']} ms, "
+        f"SMS after {c['sms_delay_s']:g} s; {c['customers']} customers. Median of {c['runs']} interleaved "
         f"{'run' if c['runs'] == 1 else 'runs'}{' (--quick)' if c['quick'] else ''}.",
         "",
         f"A fixed pure-Python task takes {_f(m.get('cpu_speed_idle_ms'))} ms of CPU on the idle machine; the "
@@ -300,3 +300,13 @@ def update_readme(readme: Path, table: str) -> None:
             "the fake TextVerified, everything on 127.0.0.1, and stops it all at the end.\n\n"
             + table + ("\n" + notes if notes else ""))
     readme.write_text(text[:start] + body + text[end:])
+
+
+def _background(c: dict) -> str:
+    poller = c.get("poller_threads")
+    if poller is None:  # results from before the poller existed
+        return "no background poller (every poll could call the upstream)"
+    parts = [f"background poller ({poller} threads)" if poller else "no background poller"]
+    if c.get("webhooks"):
+        parts.append("SMS pushed by signed webhooks")
+    return ", ".join(parts)

@@ -50,6 +50,7 @@ DATABASE = "namaskah_bench"
 REDIS_URL = "redis://127.0.0.1:6379/3"
 CACHE_PREFIX = "namaskah-bench"
 FAKE_KEY, FAKE_EMAIL = "bench-fake-upstream-key", "bench@example.com"
+WEBHOOK_SECRET = "whsec_bench_" + secrets.token_urlsafe(24)
 ENDPOINTS = {"mix": ("api-verify-create", "api-verify-messages", "api-verify-detail"),
              "poll": ("api-verify-messages",), "poll-0ms": ("api-verify-messages",),
              "poll-wrk": ("api-verify-messages",), "bare-wrk": ("system-live",), "bare-open": ("system-live",)}
@@ -77,6 +78,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--poller-threads", type=int, default=32,
                    help="threads of the background poller, poll_upstream (default 32; 0: no poller, requests "
                         "poll the provider themselves)")
+    p.add_argument("--no-webhooks", action="store_true",
+                   help="the fake does not push SMS to /webhooks/textverified; the poller finds them alone")
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     p.add_argument("--only", help="comma-separated scenarios to run (default: all)")
@@ -125,6 +128,7 @@ def server_env(args, *, port: int, fake_port: int, metrics_dir: str, metrics_tok
         "RATE_PURCHASE": "1000000/m",
         "RATE_POLL": "1000000/m",
         "METRICS_TOKEN": metrics_token,
+        **({} if args.no_webhooks else {"TEXTVERIFIED_WEBHOOK_SECRET": WEBHOOK_SECRET}),
         # At info every request logs a line: measured separately, see README.
         "LOG_LEVEL": args.log_level,
         "HOST": stack.HOST,
@@ -200,7 +204,10 @@ class Bench:
         fake = self.procs.start("fake-upstream", [str(stack.PYTHON), "manage.py", "fake_textverified", "--port",
                                                   str(self.fake_port), "--latency", str(self.args.latency),
                                                   "--sms-delay", str(self.args.sms_delay), "--balance", "1000000",
-                                                  "--max-pending", "100000"], self.env)
+                                                  "--max-pending", "100000",
+                                                  *([] if self.args.no_webhooks else
+                                                    ["--webhook-url", f"{self.base}/webhooks/textverified"])],
+                                        self.env)
         stack.wait_http(f"{self.fake_base}/_fake/state", timeout=30, proc=fake)
         gunicorn = self.procs.start("gunicorn", [str(stack.GUNICORN), "-c", "gunicorn.conf.py", "namaskah.wsgi"],
                                     self.env)
@@ -390,7 +397,7 @@ def main() -> None:
     config = {"workers": args.workers, "threads": args.threads, "db_pool_max": args.db_pool,
               "upstream_latency_ms": round(args.latency * 1000), "sms_delay_s": args.sms_delay,
               "mix_rate": args.mix_rate, "poll_rate": args.poll_rate, "poll_clients": len(bench.pool),
-              "customers": args.customers, "poller_threads": args.poller_threads, "wrk_connections": args.wrk_connections, "log_level": args.log_level,
+              "customers": args.customers, "poller_threads": args.poller_threads, "webhooks": not args.no_webhooks, "wrk_connections": args.wrk_connections, "log_level": args.log_level,
               "runs": args.runs, "quick": args.quick, "durations_s": bench.d}
     summary = report.medians(rounds, names)
     verdicts = report.targets(summary, latency_ms=args.latency * 1000)
