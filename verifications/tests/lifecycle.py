@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from contextlib import contextmanager
+
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
@@ -42,3 +44,21 @@ def api_for(user) -> APIClient:
 def balance(user) -> Decimal:
     user.account.refresh_from_db()
     return user.account.balance
+
+
+FAKE_KEY, FAKE_EMAIL = "lifecycle-key", "ops@example.com"
+
+
+@contextmanager
+def fake_textverified(settings, **options):
+    """The fake TextVerified over HTTP, with the settings pointing the real client at it."""
+    from providers.fakeserver import start_fake_server
+
+    settings.PROVIDER = "textverified"
+    settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = FAKE_KEY, FAKE_EMAIL
+    server = start_fake_server(api_key=FAKE_KEY, username=FAKE_EMAIL, **options)
+    settings.TEXTVERIFIED_BASE_URL = server.base_url
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -11,24 +11,18 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from providers.fakeserver import start_fake_server
 from verifications import heartbeat, poller
 from verifications.models import Message, Verification
-from verifications.tests.lifecycle import api_for, balance, fund, make_shop
+from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop
 
-KEY, EMAIL = "poller-key", "ops@example.com"
 SMS_PATH = "/api/pub/v2/sms"
 pytestmark = pytest.mark.django_db(transaction=True)  # the poller's threads have their own connections
 
 
 @pytest.fixture
 def fake(settings):
-    settings.PROVIDER = "textverified"
-    settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = KEY, EMAIL
-    server = start_fake_server(api_key=KEY, username=EMAIL, sms_delay=None)  # SMS only when a test sends one
-    settings.TEXTVERIFIED_BASE_URL = server.base_url
-    yield server
-    server.stop()
+    with fake_textverified(settings, sms_delay=None) as server:  # SMS only when a test sends one
+        yield server
 
 
 @pytest.fixture

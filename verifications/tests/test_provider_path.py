@@ -9,9 +9,8 @@ import responses as responses_lib
 
 from accounts.models import LedgerEntry
 from providers.breaker import breaker_for
-from providers.fakeserver import start_fake_server
 from verifications.models import Verification
-from verifications.tests.lifecycle import api_for, balance, fund, make_shop
+from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop
 
 KEY, EMAIL = "provider-path-key", "ops@example.com"
 
@@ -23,11 +22,9 @@ def textverified(settings):
 
 
 @pytest.fixture
-def fake(textverified, settings):
-    server = start_fake_server(api_key=KEY, username=EMAIL, sms_delay=0)
-    settings.TEXTVERIFIED_BASE_URL = server.base_url
-    yield server
-    server.stop()
+def fake(settings):
+    with fake_textverified(settings, sms_delay=0) as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,30 +7,24 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from providers.fakeserver import start_fake_server
 from providers.textverified import webhooks as tv
 from verifications import heartbeat
 from verifications.models import Message, Verification
-from verifications.tests.lifecycle import api_for, fund, make_shop
+from verifications.tests.lifecycle import api_for, fake_textverified, fund, make_shop
 
 SECRET = "whsec_" + "k" * 32
-KEY, EMAIL = "webhook-key", "ops@example.com"
 URL = "/webhooks/textverified"
 
 
 @pytest.fixture
 def configured(settings):
     settings.TEXTVERIFIED_WEBHOOK_SECRET = SECRET
-    settings.PROVIDER = "textverified"
-    settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = KEY, EMAIL
 
 
 @pytest.fixture
 def fake(configured, settings):
-    server = start_fake_server(api_key=KEY, username=EMAIL, sms_delay=None)
-    settings.TEXTVERIFIED_BASE_URL = server.base_url
-    yield server
-    server.stop()
+    with fake_textverified(settings, sms_delay=None) as server:
+        yield server
 
 
 @pytest.fixture
@@ -153,14 +147,10 @@ def test_arriving_webhooks_slow_the_pollers_safety_net(client, configured, db, s
 @pytest.mark.django_db(transaction=True)
 def test_the_fake_server_pushes_each_sms_to_a_live_server(live_server, settings):
     settings.TEXTVERIFIED_WEBHOOK_SECRET = SECRET
-    settings.PROVIDER = "textverified"
-    settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = KEY, EMAIL
     from accounts.models import User
 
-    server = start_fake_server(api_key=KEY, username=EMAIL, sms_delay=0.2,
-                               webhook_url=f"{live_server.url}{URL}", webhook_secret=SECRET)
-    settings.TEXTVERIFIED_BASE_URL = server.base_url
-    try:
+    with fake_textverified(settings, sms_delay=0.2, webhook_url=f"{live_server.url}{URL}",
+                           webhook_secret=SECRET) as server:
         make_shop()
         alice = User.objects.create_user("pushed@example.com", "correct-horse-battery")
         verification = bought(server, alice)
@@ -170,5 +160,3 @@ def test_the_fake_server_pushes_each_sms_to_a_live_server(live_server, settings)
         assert Verification.objects.get(pk=verification.pk).status == "completed"
         assert server.fake.count("GET", "/api/pub/v2/sms") == 0  # nobody polled: the code was pushed
         assert server.fake.webhooks.counts["delivered"] == 1
-    finally:
-        server.stop()
