@@ -187,10 +187,11 @@ def targets(summary: dict, *, latency_ms: float) -> list[dict]:
             (fast.get("p99_ms") or 1e9) < 250, "ms, upstream answering at once", runs_of(fast, "p99_ms"))
     poll = summary.get("poll", {})
     if poll and poll.get("p99_ms") is not None:
-        overhead = round(poll["p99_ms"] - latency_ms, 1)
-        add(f"polling P99 − {latency_ms:.0f} ms upstream < 250 ms", overhead, overhead < 250,
-            "ms, at the configured upstream latency",
-            [None if v is None else round(v - latency_ms, 1) for v in runs_of(poll, "p99_ms")])
+        # The same target with the upstream at its configured latency: P99 within latency + 250 ms
+        # (a poll that waits on the upstream may spend the latency, and 250 ms more at most).
+        limit = latency_ms + 250
+        add(f"polling P99 < {limit:.0f} ms with a {latency_ms:.0f} ms upstream", poll["p99_ms"],
+            poll["p99_ms"] < limit, "ms", runs_of(poll, "p99_ms"))
     return rows
 
 
