@@ -73,7 +73,10 @@ class HealthMonitor:
         # themselves, which works, only slower.
         from verifications.heartbeat import heartbeat
 
-        beat = heartbeat()
+        try:
+            beat = heartbeat()
+        except Exception as exc:
+            return {"status": "unknown", "error": type(exc).__name__}
         if beat is None:
             return {"status": "off", "mode": "requests poll the provider"}
         return {"status": "ok", "mode": "background poller", "host": beat["host"], "pid": beat["pid"],

@@ -173,8 +173,12 @@ def polled(request, pk, *, kind: str) -> dict:
     force = request.query_params.get("refresh") in ("1", "true")
     background = not force and heartbeat.poller_running()
     if not background:
-        services.refresh(verification=own_verification(request, pk, with_catalogue=False), force=force)
+        verification = own_verification(request, pk, with_catalogue=False)
+        _check_kind(verification.capability, kind)
+        services.refresh(verification=verification, force=force)
     view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
+    if view is not None:
+        _check_kind(view.capability, kind)
     if background and view is not None and view.status == Verification.Status.COMPLETED:
         heartbeat.watch(pk)  # still watched: the poller keeps asking for a second code
     if view is not None and view.past_expiry_unsettled(timezone.now()):
@@ -182,9 +186,12 @@ def polled(request, pk, *, kind: str) -> dict:
         view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
     if view is None:
         raise Http404
-    if kind == "calls" and view.capability != Capability.VOICE:
-        raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
     return snapshot.as_json(view, kind=kind)
+
+
+def _check_kind(capability: str, kind: str) -> None:
+    if kind == "calls" and capability != Capability.VOICE:
+        raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
 
 
 class ReportApi(APIView):

@@ -34,8 +34,11 @@ def beat(*, cycle_seconds: float, polled: int) -> None:
 
 
 def stop_beating() -> None:
+    """Clear the heartbeat if it is this process's (another poller may be beating too)."""
     try:
-        cache.delete(HEARTBEAT_KEY)
+        current = cache.get(HEARTBEAT_KEY)
+        if current and current.get("pid") == os.getpid() and current.get("host") == socket.gethostname():
+            cache.delete(HEARTBEAT_KEY)
     except Exception:
         log.warning("could not clear the poller heartbeat; it lapses by itself")
 
@@ -50,12 +53,18 @@ def poller_running() -> bool:
     now = time.monotonic()
     if now < _memo["until"]:
         return _memo["alive"]
-    with _memo_lock:
+    # One thread asks the cache; the others keep the last answer meanwhile rather than queue
+    # behind it (with a hanging cache, a queue would cost every thread a timeout in turn).
+    if not _memo_lock.acquire(blocking=False):
+        return _memo["alive"]
+    try:
         try:
             alive = heartbeat() is not None
         except Exception:
             alive = False  # the cache is down: requests poll for themselves
         _memo.update(until=now + _MEMO_SECONDS, alive=alive)
+    finally:
+        _memo_lock.release()
     return alive
 
 
@@ -98,9 +107,13 @@ def watch(pk) -> None:
 def watched(pks) -> set:
     """Which of these verifications a customer polled recently (one cache round trip)."""
     pks = list(pks)
-    if not pks:
+    found: dict = {}
+    try:
+        for start in range(0, len(pks), 1000):
+            found.update(cache.get_many([_watch_key(pk) for pk in pks[start:start + 1000]]))
+    except Exception:
+        log.warning("cache unavailable: treating completed verifications as unwatched")
         return set()
-    found = cache.get_many([_watch_key(pk) for pk in pks])
     return {pk for pk in pks if _watch_key(pk) in found}
 
 

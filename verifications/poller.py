@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import close_old_connections, connections
-from django.db.models import Q
 from django.utils import timezone
 
 from verifications import services
@@ -30,14 +29,21 @@ log = logging.getLogger(__name__)
 Status = Verification.Status
 
 
-def open_verifications(*, limit: int):
-    """Verifications that can still receive something: pending (also past expiry, to be expired) and
-    completed until their expiry (a second code is normal; run_cycle keeps those a customer watches)."""
-    now = timezone.now()
-    return (Verification.objects
-            .filter(Q(status=Status.PENDING) | Q(status=Status.COMPLETED, expires_at__gt=now))
-            .exclude(provider_ref="")
-            .order_by("created_at")[:limit])
+def open_verifications(*, limit: int) -> list[Verification]:
+    """What a round asks the provider about: pending verifications (also past expiry, to be expired),
+    oldest first, then completed ones until their expiry while a customer still polls them (a second
+    code is normal; nobody else needs upstream calls for a finished number)."""
+    pending = list(Verification.objects.filter(status=Status.PENDING).exclude(provider_ref="")
+                   .order_by("created_at")[:limit])
+    if len(pending) >= limit:
+        log.warning("poller: %d or more pending verifications; raise --limit to poll them all each round", limit)
+        return pending
+    completed = (Verification.objects.filter(status=Status.COMPLETED, expires_at__gt=timezone.now())
+                 .exclude(provider_ref="").values_list("pk", flat=True))
+    wanted = watched(completed)
+    if not wanted:
+        return pending
+    return pending + list(Verification.objects.filter(pk__in=wanted).order_by("created_at")[:limit - len(pending)])
 
 
 @dataclass
@@ -63,15 +69,9 @@ def _refresh_one(verification: Verification) -> tuple[bool, bool]:
 def run_cycle(executor: ThreadPoolExecutor, *, limit: int) -> Cycle:
     started = time.monotonic()
     close_old_connections()
-    rows = list(open_verifications(limit=limit))
+    rows = open_verifications(limit=limit)
     services.release_db_connection()
     cycle = Cycle(considered=len(rows))
-    completed = [v.pk for v in rows if v.status == Status.COMPLETED]
-    if completed:
-        # Completed ones only while a customer still polls them: no upstream calls for numbers
-        # nobody looks at any more.
-        wanted = watched(completed)
-        rows = [v for v in rows if v.status == Status.PENDING or v.pk in wanted]
     for future in [executor.submit(_refresh_one, v) for v in rows]:
         try:
             polled, expired = future.result()

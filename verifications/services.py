@@ -176,9 +176,10 @@ def refresh(*, verification: Verification, force: bool = False) -> Verification:
     """Bring a verification up to date: fetch new SMS/calls (at most once per interval across all
     workers, and not at all while the background poller keeps it fresh, unless forced), complete it
     on the first code, expire and refund it when its time is up."""
-    if _should_poll(verification, force=force, on_request=True):
+    fetched = _should_poll(verification, force=force, on_request=True)
+    if fetched:
         _fetch_from_provider(verification)
-    _expire_if_due(verification)
+    _expire_if_due(verification, just_fetched=fetched)
     return verification
 
 
@@ -187,12 +188,17 @@ def poll_in_background(verification: Verification) -> bool:
     polled = _should_poll(verification, force=False, on_request=False)
     if polled:
         _fetch_from_provider(verification)
-    _expire_if_due(verification)
+    _expire_if_due(verification, just_fetched=polled)
     return polled
 
 
-def _expire_if_due(verification: Verification) -> None:
+def _expire_if_due(verification: Verification, *, just_fetched: bool) -> None:
     if verification.status == Status.PENDING and verification.expires_at and timezone.now() >= verification.expires_at:
+        # Ask the provider one last time before refunding: a code may have arrived that no poll or
+        # webhook has brought yet (the poller's lock can be 30 s old while webhooks arrive). At most
+        # once a second; if the provider cannot answer, the verification expires as promised.
+        if not just_fetched and _should_poll(verification, force=True, on_request=True):
+            _fetch_from_provider(verification)
         expire(verification=verification)
 
 
@@ -249,30 +255,38 @@ def record_received(verification: Verification, items) -> int:
         return 0
     voice = verification.capability == Capability.VOICE
     model = VoiceCall if voice else Message
-    # A webhook's SMS carries no id, so the same SMS may come back from a poll under another id:
-    # what arrived at the same moment with the same content is the same message.
-    seen = set(model.objects.filter(verification=verification).values_list(
-        "received_at", "transcription" if voice else "text"))
-    fresh = [i for i in items if (i.received_at, i.transcription if voice else i.text) not in seen]
-    if voice:
-        VoiceCall.objects.bulk_create([
-            VoiceCall(verification=verification, provider=verification.provider, provider_call_id=c.id,
-                      caller=c.caller[:64], duration=c.duration, recording_url=c.recording_url[:1024],
-                      transcription=c.transcription, code=(c.code or "")[:16], received_at=c.received_at)
-            for c in fresh
-        ], ignore_conflicts=True)
-    else:
-        Message.objects.bulk_create([
-            Message(verification=verification, provider=verification.provider, provider_message_id=m.id,
-                    sender=m.sender[:64], text=m.text, code=(m.code or "")[:16], received_at=m.received_at)
-            for m in fresh
-        ], ignore_conflicts=True)
-    first = next((i for i in sorted(items, key=lambda i: i.received_at) if i.code), None)
-    if first is not None and verification.status == Status.PENDING:
-        now = timezone.now()
-        if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=Status.COMPLETED, completed_at=now
-        ):
+    with transaction.atomic():
+        # Under the verification's row lock, like every settle: a code is never stored on a
+        # verification refunded meanwhile (cancel, expiry, staff), and a webhook and a poll bringing
+        # the same SMS at once see each other.
+        current = (Verification.objects.select_for_update().filter(pk=verification.pk)
+                   .values_list("status", flat=True).first())
+        if current not in (Status.PENDING, Status.COMPLETED):
+            verification.status = current or verification.status
+            return 0
+        # A webhook's SMS carries no id, so the same SMS may come back from a poll under another id:
+        # what arrived at the same moment with the same content is the same message.
+        seen = set(model.objects.filter(verification=verification).values_list(
+            "received_at", "transcription" if voice else "text"))
+        fresh = [i for i in items if (i.received_at, i.transcription if voice else i.text) not in seen]
+        if voice:
+            VoiceCall.objects.bulk_create([
+                VoiceCall(verification=verification, provider=verification.provider, provider_call_id=c.id,
+                          caller=c.caller[:64], duration=c.duration, recording_url=c.recording_url[:1024],
+                          transcription=c.transcription, code=(c.code or "")[:16], received_at=c.received_at)
+                for c in fresh
+            ], ignore_conflicts=True)
+        else:
+            Message.objects.bulk_create([
+                Message(verification=verification, provider=verification.provider, provider_message_id=m.id,
+                        sender=m.sender[:64], text=m.text, code=(m.code or "")[:16], received_at=m.received_at)
+                for m in fresh
+            ], ignore_conflicts=True)
+        first = next((i for i in sorted(items, key=lambda i: i.received_at) if i.code), None)
+        verification.status = current
+        if first is not None and current == Status.PENDING:
+            now = timezone.now()
+            Verification.objects.filter(pk=verification.pk).update(status=Status.COMPLETED, completed_at=now)
             verification.status, verification.completed_at = Status.COMPLETED, now
     return len(fresh)
 

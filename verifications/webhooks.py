@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from providers.textverified import webhooks as tv
 from verifications import heartbeat, services
-from verifications.models import Verification
+from verifications.models import Capability, Verification
 
 log = logging.getLogger(__name__)
 Status = Verification.Status
@@ -54,6 +54,8 @@ def _store(event: tv.Event) -> int:
         # poller picks the SMS up once the verification exists.
         log.info("webhook SMS for unknown reservation %s (event %s)", event.reservation_id, event.key)
         return 0
-    if verification.status not in (Status.PENDING, Status.COMPLETED) or event.sms is None:
+    if verification.capability != Capability.SMS or event.sms is None:
+        return 0  # an SMS to a voice number is not what the customer waits for (and is not shown)
+    if verification.status not in (Status.PENDING, Status.COMPLETED):
         return 0  # settled: the number was given back, nothing may be charged or shown now
     return services.record_received(verification, [event.sms])

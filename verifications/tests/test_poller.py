@@ -154,7 +154,7 @@ def test_completed_verifications_are_polled_only_while_a_customer_watches(fake, 
     poll_once()
     heartbeat.beat(cycle_seconds=0.1, polled=1)
     cache.delete_many([f"poll:{verification.pk}"])  # as if an interval had passed
-    assert "1 open, 0 polled upstream" in poll_once()  # completed, and nobody looks at it
+    assert "0 open, 0 polled upstream" in poll_once()  # completed, and nobody looks at it
     fake.fake.deliver_sms(verification.provider_ref, text="Your new code is 200002", code="200002")
     assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "100001"  # a read, and a sign of interest
     assert "1 open, 1 polled upstream" in poll_once()
@@ -185,3 +185,63 @@ def test_while_webhooks_arrive_the_poller_asks_only_every_webhook_poll_interval(
         assert "0 polled upstream" in poll_once()
     with at(45):
         assert "1 polled upstream" in poll_once()
+
+
+def test_expiry_asks_the_provider_once_more_before_refunding(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api)
+    heartbeat.beat(cycle_seconds=0.1, polled=0)  # requests do not poll: only the last check can find it
+    fake.fake.deliver_sms(verification.provider_ref, text="Your code is 909090", code="909090")
+    Verification.objects.filter(pk=verification.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    body = api.get(f"/verify/{verification.pk}/messages").json()
+    assert body["status"] == "completed" and body["code"] == "909090"
+    assert balance(alice) == Decimal("4.00")  # charged: the code arrived in time
+
+
+def test_an_sms_brought_for_a_verification_settled_meanwhile_is_not_stored(fake, shop, alice):
+    from providers.base import Sms
+    from verifications import services
+
+    fund(alice, "5.00")
+    api = api_for(alice)
+    verification = buy(api, "test-pending")
+    stale = Verification.objects.get(pk=verification.pk)  # what a webhook or poll read a moment ago
+    assert api.delete(f"/verify/{verification.pk}").status_code == 200
+    sms = Sms(id="late", sender="1", text="Your code is 121212", code="121212", received_at=timezone.now())
+    assert services.record_received(stale, [sms]) == 0
+    assert stale.status == Verification.Status.CANCELLED and not Message.objects.exists()
+
+
+def test_pending_verifications_come_first_when_a_round_is_full(fake, shop, alice):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    old, new = buy(api), buy(api)
+    Verification.objects.filter(pk=old.pk).update(status=Verification.Status.COMPLETED)
+    heartbeat.beat(cycle_seconds=0.1, polled=0)
+    api.get(f"/verify/{old.pk}/messages")  # watched: still a candidate, after every pending one
+    assert [v.pk for v in poller.open_verifications(limit=1)] == [new.pk]
+    assert [v.pk for v in poller.open_verifications(limit=5)] == [new.pk, old.pk]
+
+
+def test_a_cache_outage_leaves_completed_ones_unwatched_and_the_round_goes_on(fake, shop, alice, monkeypatch):
+    fund(alice, "5.00")
+    buy(api_for(alice))
+    monkeypatch.setattr(heartbeat.cache, "get_many", lambda keys: (_ for _ in ()).throw(ConnectionError("down")))
+    assert heartbeat.watched(["a", "b"]) == set()
+    assert "1 open, 1 polled upstream" in poll_once()
+
+
+def test_a_stopping_poller_leaves_another_pollers_heartbeat(settings):
+    cache.set(heartbeat.HEARTBEAT_KEY, {"host": "elsewhere", "pid": 1, "at": 0, "cycle_seconds": 0, "polled": 0}, 30)
+    heartbeat.stop_beating()
+    assert heartbeat.heartbeat()["host"] == "elsewhere"
+    heartbeat.beat(cycle_seconds=0, polled=0)
+    heartbeat.stop_beating()
+    assert heartbeat.heartbeat() is None
+
+
+def test_threads_do_not_queue_behind_one_asking_the_cache():
+    heartbeat._memo.update(until=0.0, alive=True)
+    with heartbeat._memo_lock:  # another thread is asking the (maybe hanging) cache
+        assert heartbeat.poller_running() is True  # the last answer, at once

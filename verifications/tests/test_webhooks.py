@@ -160,3 +160,14 @@ def test_the_fake_server_pushes_each_sms_to_a_live_server(live_server, settings)
         assert Verification.objects.get(pk=verification.pk).status == "completed"
         assert server.fake.count("GET", "/api/pub/v2/sms") == 0  # nobody polled: the code was pushed
         assert server.fake.webhooks.counts["delivered"] == 1
+
+
+def test_an_sms_to_a_voice_number_is_acknowledged_and_not_stored(client, fake, shop, alice):
+    fund(alice, "5.00")
+    response = api_for(alice).post("/verify/create", {"service": "telegram", "country": "US", "capability": "voice"},
+                                   format="json")
+    verification = Verification.objects.get(pk=response.json()["id"])
+    answer = post(client, envelope(verification.provider_ref, created=now_iso()))
+    assert answer.status_code == 200 and answer.json()["stored"] == 0
+    verification.refresh_from_db()
+    assert verification.status == Verification.Status.PENDING
