@@ -245,3 +245,28 @@ def test_threads_do_not_queue_behind_one_asking_the_cache():
     heartbeat._memo.update(until=0.0, alive=True)
     with heartbeat._memo_lock:  # another thread is asking the (maybe hanging) cache
         assert heartbeat.poller_running() is True  # the last answer, at once
+
+
+def test_the_service_runs_until_sigterm_and_warns_without_a_shared_cache(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'poller.db'}", DJANGO_SETTINGS_MODULE="namaskah.settings",
+               DEBUG="true", MESSAGE_REFRESH_INTERVAL="0.5")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=root, env=env, check=True)
+    service = subprocess.Popen([sys.executable, "manage.py", "poll_upstream", "-v", "2"], cwd=root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = service.stdout.readline()
+        assert first.startswith("poll_upstream: polling every 0.5 s")
+        assert service.stdout.readline().startswith("poll_upstream: 0 open, 0 polled upstream")  # a round ran
+    finally:
+        service.send_signal(signal.SIGTERM)
+        out, err = service.communicate(timeout=20)
+    assert service.returncode == 0 and out.rstrip().endswith("poll_upstream: stopped")
+    assert "the cache is local memory" in err

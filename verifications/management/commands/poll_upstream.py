@@ -30,6 +30,10 @@ class Command(BaseCommand):
                 signal.signal(sig, lambda *_: stop.set())
             self.stdout.write(f"poll_upstream: polling every {settings.MESSAGE_REFRESH_INTERVAL:g} s with "
                               f"{threads} threads; stop with SIGTERM", ending="\n")
+            if "locmem" in settings.CACHES["default"]["BACKEND"].lower():
+                # Its heartbeat lives in this process only: web workers keep polling the provider.
+                self.stderr.write("poll_upstream: warning: the cache is local memory, so the web processes cannot "
+                                  "see this poller and keep polling themselves; set REDIS_URL")
             self.stdout.flush()
         verbose = options["verbosity"] >= 2
 
