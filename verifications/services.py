@@ -286,8 +286,11 @@ def record_received(verification: Verification, items) -> int:
         verification.status = current
         if first is not None and current == Status.PENDING:
             now = timezone.now()
-            Verification.objects.filter(pk=verification.pk).update(status=Status.COMPLETED, completed_at=now)
-            verification.status, verification.completed_at = Status.COMPLETED, now
+            # Still conditional: SQLite has no row locks, and the status is the one rule to respect.
+            if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
+                status=Status.COMPLETED, completed_at=now
+            ):
+                verification.status, verification.completed_at = Status.COMPLETED, now
     return len(fresh)
 
 
