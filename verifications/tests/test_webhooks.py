@@ -155,7 +155,12 @@ def test_the_fake_server_pushes_each_sms_to_a_live_server(live_server, settings)
         alice = User.objects.create_user("pushed@example.com", "correct-horse-battery")
         verification = bought(server, alice)
         deadline = time.monotonic() + 10
-        while Verification.objects.get(pk=verification.pk).status != "completed" and time.monotonic() < deadline:
+
+        def settled():  # the sender counts a delivery once it has read our answer: wait for both
+            done = Verification.objects.get(pk=verification.pk).status == "completed"
+            return done and server.fake.webhooks.counts["delivered"] == 1
+
+        while not settled() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert Verification.objects.get(pk=verification.pk).status == "completed"
         assert server.fake.count("GET", "/api/pub/v2/sms") == 0  # nobody polled: the code was pushed
