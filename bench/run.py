@@ -13,7 +13,8 @@ runs in each round, in rotating order:
   poll       open loop: many clients polling every 3 s
   poll-0ms   the same with the upstream answering at once    (our own latency)
   bare-open  open loop /system/live at the poll rate         (the bare endpoint's latency)
-and prints the median of the rounds. Results: bench/results/latest.json and latest.md. It first waits
+and prints the median of the rounds. Results: bench/results/latest.json and latest.md (quick.json and
+quick.md for --quick or --only runs, so they never replace a full run's figures). It first waits
 (at most --wait-idle s) until other processes on the machine use less than 0.3 cores.
 """
 from __future__ import annotations
@@ -405,14 +406,16 @@ def main() -> None:
     out = {"machine": host, "config": config, "median": summary, "targets": verdicts, "runs": rounds,
            "server_log": report.log_summary(RESULTS / "gunicorn.log"), "elapsed_s": round(time.monotonic() - started)}
     table = report.markdown(out)
-    (RESULTS / "latest.json").write_text(json.dumps(out, indent=2))
-    (RESULTS / "latest.md").write_text(table)
+    # A partial run never replaces the full run's figures, which --render rebuilds README from.
+    stem = "quick" if args.quick or args.only else "latest"
+    (RESULTS / f"{stem}.json").write_text(json.dumps(out, indent=2))
+    (RESULTS / f"{stem}.md").write_text(table)
     print()
     print(table)
     if not args.quick and not args.no_readme and not args.only:
         report.update_readme(ROOT / "README.md", table)
         say("README.md benchmark table updated")
-    say(f"done in {out['elapsed_s']} s; results in bench/results/latest.json and latest.md")
+    say(f"done in {out['elapsed_s']} s; results in bench/results/{stem}.json and {stem}.md")
 
 
 if __name__ == "__main__":
