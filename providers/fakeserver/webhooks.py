@@ -26,6 +26,7 @@ class WebhookSender:
     def __init__(self, fake, *, url: str, secret: str, timeout: float = 5.0):
         self.fake, self.url, self.secret, self.timeout = fake, url, secret, timeout
         self.counts: Counter = Counter()
+        self._counted = threading.Condition()
         self._heap: list = []
         self._seq = itertools.count()
         self._wakeup = threading.Condition()
@@ -36,6 +37,16 @@ class WebhookSender:
         with self._wakeup:
             heapq.heappush(self._heap, (message.at, next(self._seq), reference, message.id))
             self._wakeup.notify()
+
+    def wait_for(self, outcome: str, count: int, *, timeout: float) -> bool:
+        """Block until `count` deliveries ended with `outcome` ("delivered", "failed", "skipped")."""
+        with self._counted:
+            return self._counted.wait_for(lambda: self.counts[outcome] >= count, timeout=timeout)
+
+    def _count(self, outcome: str) -> None:
+        with self._counted:
+            self.counts[outcome] += 1
+            self._counted.notify_all()
 
     def _run(self) -> None:
         while not self.fake.stopping.is_set():
@@ -54,7 +65,7 @@ class WebhookSender:
     def _deliver(self, reference: str, message_id: str) -> None:
         data = self.fake.webhook_data(reference, message_id)
         if data is None:  # given back before it arrived, or a voice call (no webhook for those)
-            self.counts["skipped"] += 1
+            self._count("skipped")
             return
         event_id = "evt_" + secrets.token_hex(12)
         for attempt in range(1, ATTEMPTS + 1):
@@ -66,10 +77,10 @@ class WebhookSender:
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     response.read()
-                self.counts["delivered"] += 1
+                self._count("delivered")
                 return
             except (urllib.error.URLError, OSError) as exc:
                 logger.info("fake webhook to %s failed (attempt %d): %s", self.url, attempt, exc)
                 if self.fake.stopping.wait(0.5 * attempt):
                     return
-        self.counts["failed"] += 1
+        self._count("failed")

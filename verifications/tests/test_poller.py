@@ -119,16 +119,19 @@ def test_a_running_poller_beats_and_clears_its_heartbeat_when_stopped(fake, shop
     settings.MESSAGE_REFRESH_INTERVAL = 0.5
     fund(alice, "5.00")
     verification = buy(api_for(alice))
-    stop, rounds = threading.Event(), []
+    stop, completed, rounds = threading.Event(), threading.Event(), []
+
+    def report(cycle):  # after each round, in the poller's thread
+        rounds.append(cycle)
+        if Verification.objects.get(pk=verification.pk).status == Verification.Status.COMPLETED:
+            completed.set()
+
     thread = threading.Thread(target=poller.run, kwargs={"threads": 2, "limit": 100, "once": False, "stop": stop,
-                                                         "report": rounds.append})
+                                                         "report": report})
+    fake.fake.deliver_sms(verification.provider_ref, text="Your code is 246810", code="246810")
     thread.start()
     try:
-        fake.fake.deliver_sms(verification.provider_ref, text="Your code is 246810", code="246810")
-        deadline = timezone.now() + timedelta(seconds=10)
-        while Verification.objects.get(pk=verification.pk).status != "completed" and timezone.now() < deadline:
-            stop.wait(0.05)
-        assert Verification.objects.get(pk=verification.pk).status == "completed"
+        assert completed.wait(timeout=10)
         assert heartbeat.heartbeat()["pid"] and heartbeat.poller_running()
     finally:
         stop.set()
