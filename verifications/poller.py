@@ -113,5 +113,6 @@ def run(*, threads: int, limit: int, once: bool, stop: threading.Event, report=N
         finally:
             if not once:
                 stop_beating()
+                connections.close_all()  # this loop's own connection (the pool threads closed theirs)
             forget_heartbeat()
     return cycle
