@@ -4,7 +4,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
@@ -15,8 +14,7 @@ from rest_framework.views import APIView
 from accounts.money import money_str
 from namaskah import ratelimit
 from namaskah.schema import ERRORS
-from verifications import heartbeat, selectors, services, snapshot
-from verifications.errors import WrongState
+from verifications import selectors, services, snapshot
 from verifications.models import Capability, Country, Service, Verification
 
 
@@ -45,10 +43,9 @@ class CatalogueChoice(serializers.SlugRelatedField):
         return super().to_internal_value(str(data).strip().upper() if self.slug_field == "code" else str(data).strip().lower())
 
 
-def own_verification(request, pk, *, with_catalogue: bool = True) -> Verification:
+def own_verification(request, pk) -> Verification:
     # Scoped to the caller: another user's verification is a 404, indistinguishable from none.
-    rows = Verification.objects.select_related("service", "country") if with_catalogue else Verification.objects
-    return get_object_or_404(rows, pk=pk, user=request.user)
+    return get_object_or_404(Verification.objects.select_related("service", "country"), pk=pk, user=request.user)
 
 
 
@@ -166,32 +163,12 @@ class VoiceApi(APIView):
 
 
 def polled(request, pk, *, kind: str) -> dict:
-    """The polling endpoints' body. While the background poller runs, a poll is one SQL read; the
-    provider is asked on the request only when forced (?refresh=1), when no poller runs, or to settle
-    a verification past its expiry."""
     ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
-    force = request.query_params.get("refresh") in ("1", "true")
-    background = not force and heartbeat.poller_running()
-    if not background:
-        verification = own_verification(request, pk, with_catalogue=False)
-        _check_kind(verification.capability, kind)
-        services.refresh(verification=verification, force=force)
-    view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
-    if view is not None:
-        _check_kind(view.capability, kind)
-    if background and view is not None and view.status == Verification.Status.COMPLETED:
-        heartbeat.watch(pk)  # still watched: the poller keeps asking for a second code
-    if view is not None and view.past_expiry_unsettled(timezone.now()):
-        services.refresh(verification=own_verification(request, pk, with_catalogue=False))
-        view = snapshot.read(user_id=request.user.pk, pk=pk, kind=kind)
+    view = services.poll_view(user=request.user, pk=pk, kind=kind,
+                              force=request.query_params.get("refresh") in ("1", "true"))
     if view is None:
         raise Http404
     return snapshot.as_json(view, kind=kind)
-
-
-def _check_kind(capability: str, kind: str) -> None:
-    if kind == "calls" and capability != Capability.VOICE:
-        raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
 
 
 class ReportApi(APIView):

@@ -62,10 +62,14 @@ def country_catalogue() -> list[dict]:
     return rows
 
 
-def newest_code(items) -> str | None:
-    """The latest code among fetched messages or calls (ordered oldest first, as the models are), or None.
+def latest_code(entries) -> str | None:
+    """The code of the latest (received_at, id, code) entry that has one, or None. The one rule for
+    "the code" shown by the API, the polling read and the dashboard."""
+    coded = [entry for entry in entries if entry[2]]
+    return max(coded)[2] if coded else None
 
-    Works on rows already loaded, so the hot polling path and the dashboard cards spend no query on it.
-    """
-    coded = [item for item in items if item.code]
-    return max(coded, key=lambda item: (item.received_at, item.pk)).code if coded else None
+
+def newest_code(items) -> str | None:
+    """latest_code() of fetched messages or calls. Works on rows already loaded, so the dashboard
+    cards spend no query on it."""
+    return latest_code((item.received_at, item.pk, item.code) for item in items)

@@ -23,7 +23,7 @@ from accounts.models import User
 from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
 from providers.breaker import OPEN
 from providers.registry import for_country, get_provider
-from verifications import heartbeat
+from verifications import heartbeat, snapshot
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
 from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
 from verifications.selectors import price
@@ -190,6 +190,35 @@ def poll_in_background(verification: Verification) -> bool:
         _fetch_from_provider(verification)
     _expire_if_due(verification, just_fetched=polled)
     return polled
+
+
+def poll_view(*, user: User, pk, kind: str, force: bool = False) -> snapshot.Snapshot | None:
+    """What a customer's poll of GET /verify/{id}/messages ("messages") or /voice ("calls") shows,
+    up to date; None when the verification is not theirs. While the background poller runs this is
+    one SQL read: the provider is asked only when forced, when no poller runs, or before settling a
+    verification past its expiry. Raises WrongState for the calls of an SMS verification."""
+    background = not force and heartbeat.poller_running()
+    if not background:
+        verification = Verification.objects.filter(pk=pk, user=user).first()
+        if verification is None:
+            return None
+        _check_kind(verification.capability, kind)
+        refresh(verification=verification, force=force)
+    view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
+    if view is None:
+        return None
+    _check_kind(view.capability, kind)
+    if view.past_expiry_unsettled(timezone.now()):
+        refresh(verification=Verification.objects.get(pk=pk))
+        return snapshot.read(user_id=user.pk, pk=pk, kind=kind)
+    if background and view.status == Status.COMPLETED:
+        heartbeat.watch(pk)  # still watched: the poller keeps asking for a second code
+    return view
+
+
+def _check_kind(capability: str, kind: str) -> None:
+    if kind == "calls" and capability != Capability.VOICE:
+        raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
 
 
 def _expire_if_due(verification: Verification, *, just_fetched: bool) -> None:

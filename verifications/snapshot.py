@@ -16,6 +16,7 @@ from django.db import connection
 from rest_framework.fields import DateTimeField
 
 from verifications.models import Message, Verification, VoiceCall
+from verifications.selectors import latest_code
 
 _iso = DateTimeField().to_representation
 
@@ -34,9 +35,7 @@ class Snapshot:
 
     @property
     def code(self) -> str | None:
-        """The latest code, as selectors.newest_code() picks it."""
-        coded = [item for item in self.items if item["code"]]
-        return max(coded, key=lambda item: (item["received_at"], item["id"]))["code"] if coded else None
+        return latest_code((item["received_at"], item["id"], item["code"]) for item in self.items)
 
     def past_expiry_unsettled(self, now: datetime) -> bool:
         return self.status == Verification.Status.PENDING and self.expires_at is not None and now >= self.expires_at
