@@ -158,7 +158,7 @@ def revoke_api_key(*, user: User, key_id: int) -> ApiKey:
     """Revoke one of the user's keys (idempotent). Raises ApiKey.DoesNotExist for another user's key."""
     row = ApiKey.objects.get(pk=key_id, user=user)
     ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    _cache_safely("delete", _api_key_cache_key(row.prefix))  # revocation takes effect at once
+    _cache_safely("delete", api_key_cache_key(row.prefix))  # revocation takes effect at once
     row.refresh_from_db()
     return row
 
@@ -166,7 +166,9 @@ def revoke_api_key(*, user: User, key_id: int) -> ApiKey:
 API_KEY_CACHE_SECONDS = 30
 
 
-def _api_key_cache_key(prefix: str) -> str:
+def api_key_cache_key(prefix: str) -> str:
+    # verifications/fastpoll.py reads this entry too: an entry deleted (revoked) or rewritten
+    # (deactivated user) stops its fast path at once.
     return f"accounts:api-key:{prefix}"
 
 
@@ -189,16 +191,16 @@ def user_for_api_key(raw: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)  # coarse, to spare a write per request
         row.last_used_at = now
-        _cache_safely("set", _api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS)
+        _cache_safely("set", api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS)
     return row.user
 
 
 def _cached_key_row(prefix: str) -> ApiKey | None:
-    row = _cache_safely("get", _api_key_cache_key(prefix))
+    row = _cache_safely("get", api_key_cache_key(prefix))
     if row is None:
         row = ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
         if row is not None:
-            _cache_safely("set", _api_key_cache_key(prefix), row, API_KEY_CACHE_SECONDS)
+            _cache_safely("set", api_key_cache_key(prefix), row, API_KEY_CACHE_SECONDS)
     return row
 
 

@@ -25,7 +25,7 @@ class RequestLogMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request.request_id = incoming if SAFE_ID.match(incoming) else uuid.uuid4().hex
         status = 500
-        counter = _QueryCounter()
+        counter = QueryCounter()
         try:
             with connection.execute_wrapper(counter):
                 response = self.get_response(request)
@@ -55,7 +55,7 @@ def _user_id(request):
     return user.pk if user.is_authenticated else None
 
 
-class _QueryCounter:
+class QueryCounter:
     """Counts the SQL statements of one request (a real measurement for /system/metrics and the bench)."""
 
     def __init__(self):

@@ -7,10 +7,13 @@ or four cache calls: API key, rate limit, poller heartbeat):
   same contract (ValueError for a missing key, never creating one without an expiry).
 - `hit()` (not in Django's API) counts a rate-limit hit in one round trip: INCR, and an expiry when
   the counter is new; namaskah.ratelimit uses it where the backend has it.
+- `get_raw_and_hit()` reads one entry and counts one hit in a single pipelined round trip: the
+  integrators' poll (verifications/fastpoll.py) checks its API key and its rate limit with it.
 """
 from __future__ import annotations
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from redis.exceptions import NoScriptError
 from django.core.cache.backends.redis import RedisCacheClient
 
 _INCR_EXISTING = """
@@ -59,6 +62,26 @@ class ReusingRedisCacheClient(RedisCacheClient):
         client = self.get_client(key, write=True)
         return self._script(client, _HIT)(keys=[key], args=[int(timeout)])
 
+    def get_raw(self, key) -> bytes | None:
+        return self.get_client(key).get(key)
+
+    def get_raw_and_hit(self, get_key, hit_key, timeout: int) -> tuple[bytes | None, int]:
+        client = self.get_client(hit_key, write=True)
+        script = self._script(client, _HIT)
+        for attempt in (1, 2):
+            # EVALSHA by hand: a Script object in a pipeline asks SCRIPT EXISTS first, a second round
+            # trip on every call.
+            pipe = client.pipeline(transaction=False)
+            pipe.get(get_key)
+            pipe.evalsha(script.sha, 1, hit_key, int(timeout))
+            try:
+                raw, count = pipe.execute()
+                return raw, count
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                client.script_load(_HIT)  # Redis restarted or flushed its scripts: load it again
+
 
 class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
@@ -68,3 +91,17 @@ class RedisCache(DjangoRedisCache):
     def hit(self, key, timeout: int, version=None) -> int:
         """Count one hit on `key` (created with `timeout` seconds to live) and return the count."""
         return self._cache.hit(self.make_and_validate_key(key, version=version), timeout)
+
+    def get_raw(self, key: str) -> bytes | None:
+        """`key`'s stored bytes, not decoded (see decode())."""
+        return self._cache.get_raw(self.make_and_validate_key(key))
+
+    def get_raw_and_hit(self, get_key: str, hit_key: str, timeout: int) -> tuple[bytes | None, int]:
+        """In one round trip: `get_key`'s stored bytes, not decoded (the caller decodes them only
+        when they changed), and one hit counted on `hit_key` as by hit()."""
+        return self._cache.get_raw_and_hit(self.make_and_validate_key(get_key), self.make_and_validate_key(hit_key),
+                                           timeout)
+
+    def decode(self, raw: bytes):
+        """A value as get() would return it, from the bytes get_raw_and_hit() returned."""
+        return self._cache._serializer.loads(raw)

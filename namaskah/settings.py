@@ -140,6 +140,8 @@ try:
 
     # --- Limits, logs, metrics ---------------------------------------------------------------------
     RATELIMIT_ENABLE = env.boolean(E, "RATELIMIT_ENABLE", True)
+    # Integrators' polls answered in front of Django (verifications/fastpoll.py); off: Django answers all.
+    FAST_POLL = env.boolean(E, "FAST_POLL", True)
     RATE_PURCHASE = env.get(E, "RATE_PURCHASE", "20/m")
     RATE_POLL = env.get(E, "RATE_POLL", "120/m")
     RATE_LOGIN_IP = env.get(E, "RATE_LOGIN_IP", "30/m")

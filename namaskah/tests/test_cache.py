@@ -74,3 +74,27 @@ def test_a_new_hit_counter_gets_an_expiry(redis_cache):
     assert redis_cache.hit("fresh", 42) == 1 and redis_cache.hit("fresh", 42) == 2
     client = redis_cache._cache.get_client(None, write=True)
     assert 0 < client.ttl(redis_cache.make_key("fresh")) <= 42
+
+
+def test_read_and_count_in_one_round_trip_even_after_redis_forgot_its_scripts(redis_cache):
+    redis_cache.set("entry", {"user": 7}, 30)
+    client = redis_cache._cache.get_client(None, write=True)
+    raw, count = redis_cache.get_raw_and_hit("entry", "hits", 42)
+    assert redis_cache.decode(raw) == {"user": 7} and redis_cache.get_raw("entry") == raw and count == 1
+    assert 0 < client.ttl(redis_cache.make_key("hits")) <= 42
+    client.script_flush()  # what a Redis restart does
+    assert redis_cache.get_raw_and_hit("missing", "hits", 42) == (None, 2)
+    sent = []
+    connection_class = client.connection_pool.connection_class
+    original = connection_class.send_packed_command
+
+    def counting(self, command, *args, **kwargs):
+        sent.append(command)
+        return original(self, command, *args, **kwargs)
+
+    connection_class.send_packed_command = counting
+    try:
+        assert redis_cache.get_raw_and_hit("entry", "hits", 42)[1] == 3
+    finally:
+        connection_class.send_packed_command = original
+    assert len(sent) == 1  # the read and the count leave together: one round trip, no SCRIPT EXISTS
