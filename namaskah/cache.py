@@ -7,8 +7,9 @@ or four cache calls: API key, rate limit, poller heartbeat):
   same contract (ValueError for a missing key, never creating one without an expiry).
 - `hit()` (not in Django's API) counts a rate-limit hit in one round trip: INCR, and an expiry when
   the counter is new; namaskah.ratelimit uses it where the backend has it.
-- `get_raw_and_hit()` reads one entry and counts one hit in a single pipelined round trip: the
-  integrators' poll (verifications/fastpoll.py) checks its API key and its rate limit with it.
+- `get_raw_many_and_hit()` reads entries and counts one hit in a single pipelined round trip: the
+  integrators' poll (verifications/fastpoll.py) reads its API key, its rate limit and its cached
+  answer with it; `set_if_equal()` stores an answer only if its version token is still current.
 """
 from __future__ import annotations
 
@@ -28,6 +29,15 @@ if redis.call('ttl', KEYS[1]) < 0 then
     redis.call('expire', KEYS[1], ARGV[1])
 end
 return count
+"""
+
+
+_SET_IF_EQUAL = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+    redis.call('set', KEYS[2], ARGV[2], 'EX', ARGV[3])
+    return 1
+end
+return 0
 """
 
 
@@ -65,22 +75,29 @@ class ReusingRedisCacheClient(RedisCacheClient):
     def get_raw(self, key) -> bytes | None:
         return self.get_client(key).get(key)
 
-    def get_raw_and_hit(self, get_key, hit_key, timeout: int) -> tuple[bytes | None, int]:
+    def get_raw_many_and_hit(self, get_keys, hit_key, timeout: int) -> tuple[list, int]:
         client = self.get_client(hit_key, write=True)
         script = self._script(client, _HIT)
         for attempt in (1, 2):
             # EVALSHA by hand: a Script object in a pipeline asks SCRIPT EXISTS first, a second round
             # trip on every call.
             pipe = client.pipeline(transaction=False)
-            pipe.get(get_key)
+            for key in get_keys:
+                pipe.get(key)
             pipe.evalsha(script.sha, 1, hit_key, int(timeout))
             try:
-                raw, count = pipe.execute()
-                return raw, count
+                *raws, count = pipe.execute()
+                return raws, count
             except NoScriptError:
                 if attempt == 2:
                     raise
                 client.script_load(_HIT)  # Redis restarted or flushed its scripts: load it again
+
+    def set_if_equal(self, check_key, expected: bytes, key, value, timeout: int) -> bool:
+        client = self.get_client(key, write=True)
+        stored = self._script(client, _SET_IF_EQUAL)(keys=[check_key, key],
+                                                    args=[expected, self._serializer.dumps(value), int(timeout)])
+        return bool(stored)
 
 
 class RedisCache(DjangoRedisCache):
@@ -96,11 +113,16 @@ class RedisCache(DjangoRedisCache):
         """`key`'s stored bytes, not decoded (see decode())."""
         return self._cache.get_raw(self.make_and_validate_key(key))
 
-    def get_raw_and_hit(self, get_key: str, hit_key: str, timeout: int) -> tuple[bytes | None, int]:
-        """In one round trip: `get_key`'s stored bytes, not decoded (the caller decodes them only
-        when they changed), and one hit counted on `hit_key` as by hit()."""
-        return self._cache.get_raw_and_hit(self.make_and_validate_key(get_key), self.make_and_validate_key(hit_key),
-                                           timeout)
+    def get_raw_many_and_hit(self, get_keys: list[str], hit_key: str, timeout: int) -> tuple[list, int]:
+        """In one round trip: the stored bytes of each of `get_keys` (None where missing), not
+        decoded (the caller decodes only what it needs), and one hit counted on `hit_key` as by hit()."""
+        return self._cache.get_raw_many_and_hit([self.make_and_validate_key(key) for key in get_keys],
+                                                self.make_and_validate_key(hit_key), timeout)
+
+    def set_if_equal(self, check_key: str, expected: bytes, key: str, value, timeout: int) -> bool:
+        """Set `key` only if `check_key` still holds the bytes `expected` (one atomic step)."""
+        return self._cache.set_if_equal(self.make_and_validate_key(check_key), expected,
+                                        self.make_and_validate_key(key), value, timeout)
 
     def decode(self, raw: bytes):
         """A value as get() would return it, from the bytes get_raw_and_hit() returned."""

@@ -79,11 +79,12 @@ def test_a_new_hit_counter_gets_an_expiry(redis_cache):
 def test_read_and_count_in_one_round_trip_even_after_redis_forgot_its_scripts(redis_cache):
     redis_cache.set("entry", {"user": 7}, 30)
     client = redis_cache._cache.get_client(None, write=True)
-    raw, count = redis_cache.get_raw_and_hit("entry", "hits", 42)
+    (raw, missing), count = redis_cache.get_raw_many_and_hit(["entry", "missing"], "hits", 42)
     assert redis_cache.decode(raw) == {"user": 7} and redis_cache.get_raw("entry") == raw and count == 1
+    assert missing is None
     assert 0 < client.ttl(redis_cache.make_key("hits")) <= 42
     client.script_flush()  # what a Redis restart does
-    assert redis_cache.get_raw_and_hit("missing", "hits", 42) == (None, 2)
+    assert redis_cache.get_raw_many_and_hit(["missing"], "hits", 42) == ([None], 2)
     sent = []
     connection_class = client.connection_pool.connection_class
     original = connection_class.send_packed_command
@@ -94,7 +95,18 @@ def test_read_and_count_in_one_round_trip_even_after_redis_forgot_its_scripts(re
 
     connection_class.send_packed_command = counting
     try:
-        assert redis_cache.get_raw_and_hit("entry", "hits", 42)[1] == 3
+        assert redis_cache.get_raw_many_and_hit(["entry", "other"], "hits", 42)[1] == 3
     finally:
         connection_class.send_packed_command = original
     assert len(sent) == 1  # the read and the count leave together: one round trip, no SCRIPT EXISTS
+
+
+def test_set_if_equal_stores_only_while_the_check_key_holds_the_expected_bytes(redis_cache):
+    redis_cache.set("token", 12345, 30)
+    assert redis_cache.set_if_equal("token", b"12345", "answer", ("a", 1), 30)
+    assert redis_cache.get("answer") == ("a", 1)
+    redis_cache.delete("token")
+    assert not redis_cache.set_if_equal("token", b"12345", "answer", ("b", 2), 30)
+    assert redis_cache.get("answer") == ("a", 1)
+    client = redis_cache._cache.get_client(None, write=True)
+    assert 0 < client.ttl(redis_cache.make_key("answer")) <= 30

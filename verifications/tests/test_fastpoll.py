@@ -289,7 +289,7 @@ def test_a_cache_outage_leaves_the_poll_to_django_which_fails_open(shop, alice, 
     def down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(redis_cache, "get_raw_and_hit", down)
+    monkeypatch.setattr(redis_cache, "get_raw_many_and_hit", down)
     served = call(both, path, key=key)
     assert served.status_code == 200 and both.reached == [path]
 
@@ -302,3 +302,131 @@ def test_messages_arriving_show_on_the_next_fast_poll(shop, alice, key, fast):
     Message.objects.create(verification=verification, provider="mock", provider_message_id="new", sender="22000",
                            text="Your code is 424242", code="424242", received_at=timezone.now())
     assert call(fast, path, key=key).json()["code"] == "424242"
+
+
+# --- the answer kept in the cache (verifications/pollcache.py) -----------------------------------------
+
+def test_a_repeated_poll_needs_no_sql_until_the_verification_changes(shop, alice, key, fast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    path = f"/verify/{verification.pk}/messages"
+    first = call(fast, path, key=key)
+    with CaptureQueriesContext(connection) as queries:
+        again = call(fast, path, key=key)
+    assert len(queries) == 0 and again.body == first.body
+    Message.objects.create(verification=verification, provider="mock", provider_message_id="m1", sender="1",
+                           text="code 555111", code="555111", received_at=timezone.now())
+    with CaptureQueriesContext(connection) as queries:
+        assert call(fast, path, key=key).json()["code"] == "555111"
+    assert len(queries) == 1
+
+
+def _write_bulk_message(verification):
+    Message.objects.bulk_create([Message(verification=verification, provider="mock", provider_message_id="b1",
+                                         sender="1", text="code 777000", code="777000", received_at=timezone.now())])
+
+
+def _write_queryset_update(verification):
+    Verification.objects.filter(pk=verification.pk).update(status=Verification.Status.COMPLETED)
+
+
+def _write_instance_save(verification):
+    verification.status = Verification.Status.FAILED
+    verification.save()
+
+
+def _write_message_delete(verification):
+    Message.objects.filter(verification=verification).delete()
+
+
+def _write_cancel(verification):
+    from verifications import services
+
+    services.cancel(verification=verification)
+
+
+def _write_record_received(verification):
+    from providers.base import Sms
+    from verifications import services
+
+    services.record_received(verification, [Sms(id="r1", sender="2", text="Your code: 313131", code="313131",
+                                                received_at=timezone.now())])
+
+
+@pytest.mark.parametrize("write", [_write_bulk_message, _write_queryset_update, _write_instance_save,
+                                   _write_message_delete, _write_cancel, _write_record_received])
+def test_every_kind_of_write_drops_the_cached_answer(shop, alice, key, both, write):
+    fund(alice, "5.00")
+    verification = buy(api_for(alice), service="test-pending")
+    Message.objects.create(verification=verification, provider="mock", provider_message_id="m0", sender="1",
+                           text="first", code="", received_at=timezone.now() - timedelta(seconds=5))
+    path = f"/verify/{verification.pk}/messages"
+    before = call(both, path, key=key).json()
+    assert call(both, path, key=key).json() == before  # served from the cache
+    write(Verification.objects.get(pk=verification.pk))
+    after = call(both, path, key=key)
+    expected = call(WSGIHandler(), path, key=key)  # Django's own answer, from the database
+    assert after.status_code == expected.status_code and after.json() == expected.json() != before
+
+
+def test_a_reader_that_read_before_a_write_cannot_store_its_old_answer(shop, alice):
+    from verifications import pollcache
+
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    token = pollcache.current_token(verification.pk, None)  # a reader takes the token, reads the database...
+    Verification.objects.filter(pk=verification.pk).update(status=Verification.Status.CANCELLED)  # ...a write
+    assert not pollcache.store(verification.pk, "messages", token, (token, alice.pk, "pending", "sms", None, b"{}"))
+    assert cache.get(pollcache.answer_key(verification.pk, "messages")) is None
+
+
+def test_a_write_inside_a_transaction_drops_the_answer_when_it_commits(shop, alice):
+    from django.db import transaction
+
+    from verifications import pollcache
+
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    token = pollcache.current_token(verification.pk, None)
+    with transaction.atomic():
+        Verification.objects.filter(pk=verification.pk).update(status=Verification.Status.CANCELLED)
+        assert cache.get_raw(pollcache.token_key(verification.pk)) == token  # not yet: readers still see the old row
+    assert cache.get_raw(pollcache.token_key(verification.pk)) is None
+
+
+def test_a_drop_that_cannot_reach_the_cache_is_retried(shop, alice, redis_cache, monkeypatch):
+    import threading
+
+    from verifications import pollcache
+
+    fund(alice, "5.00")
+    verification = buy(api_for(alice))
+    pollcache.current_token(verification.pk, None)
+    monkeypatch.setattr(pollcache, "RETRY_SECONDS", 0.01)
+    original, calls, done = type(redis_cache).delete_many, [], threading.Event()
+
+    def flaky(self, keys, *args, **kwargs):
+        calls.append(keys)
+        if len(calls) < 3:
+            raise ConnectionError("Redis is down")
+        result = original(self, keys, *args, **kwargs)
+        done.set()
+        return result
+
+    # On the class: the retries run in a timer thread, which has its own cache object.
+    monkeypatch.setattr(type(redis_cache), "delete_many", flaky)
+    pollcache.changed([verification.pk])
+    assert done.wait(5) and len(calls) == 3
+    assert cache.get_raw(pollcache.token_key(verification.pk)) is None
+
+
+def test_a_cached_answer_is_only_ever_its_owners(shop, alice, bob, key, both):
+    fund(alice, "5.00")
+    path = f"/verify/{buy(api_for(alice)).pk}/messages"
+    assert call(both, path, key=key).status_code == 200  # alice's answer is now in the cache
+    bobs_key = accounts.create_api_key(user=bob, name="b")[1]
+    served = call(both, path, key=bobs_key)
+    assert served.status_code == 404 and served.json()["error"]["code"] == "not_found"
