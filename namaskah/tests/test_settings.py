@@ -88,6 +88,7 @@ def test_it_starts_in_production_when_everything_is_set():
     ("change", "expected"),
     [
         ({"DEBUG": "ture"}, "DEBUG='ture' is not a boolean"),
+        ({"FAST_POLL": "maybe"}, "FAST_POLL='maybe' is not a boolean"),
         ({"TEXTVERIFIED_READ_TIMEOUT": "30s"}, "TEXTVERIFIED_READ_TIMEOUT='30s' is not a number"),
         ({"BREAKER_FAILURE_THRESHOLD": "five"}, "BREAKER_FAILURE_THRESHOLD='five' is not a whole number"),
         ({"BREAKER_FAILURE_THRESHOLD": "0"}, "BREAKER_FAILURE_THRESHOLD=0 is below the minimum of 1"),
