@@ -167,8 +167,8 @@ API_KEY_CACHE_SECONDS = 30
 
 
 def api_key_cache_key(prefix: str) -> str:
-    # verifications/fastpoll.py reads this entry too: an entry deleted (revoked) or rewritten
-    # (deactivated user) stops its fast path at once.
+    # verifications/fastpoll.py reads this entry too: deleting it (revocation) stops the key there at
+    # once; a deactivated user's entry says so when it is next rewritten (API_KEY_CACHE_SECONDS).
     return f"accounts:api-key:{prefix}"
 
 

@@ -85,10 +85,10 @@ class FastPoll:
 
 
 def _answer_or_none(environ, pk: str, route: str):
-    if not _enabled():
-        return None
     started = time.perf_counter()
     try:
+        if not _enabled() or not _plain_request(environ):
+            return None
         return _answer(environ, pk, route, started)
     except Exception as exc:
         # Django answers instead, and reports the same failure its own way if it has one (a cache
@@ -103,17 +103,34 @@ def _enabled() -> bool:
             and heartbeat.poller_running())
 
 
+# What DRF's content negotiation answers with compact JSON; anything else (an indent parameter, XML,
+# a browser's list) is Django's to negotiate (406, or indented JSON).
+_PLAIN_ACCEPT = {"", "*/*", "application/json", "application/*"}
+
+
+def _plain_request(environ) -> bool:
+    """Nothing in the request that would make Django's middleware or DRF answer differently."""
+    if environ.get("HTTP_ACCEPT", "").strip() not in _PLAIN_ACCEPT:
+        return False
+    if settings.SESSION_COOKIE_NAME in environ.get("HTTP_COOKIE", ""):
+        return False  # SessionMiddleware may rewrite or delete the cookie
+    if settings.DISALLOWED_USER_AGENTS or settings.PREPEND_WWW or settings.USE_X_FORWARDED_HOST:
+        return False
+    return _host_allowed(environ) and not _redirects_to_https(environ)
+
+
 def _answer(environ, pk: str, route: str, started: float):
     header = environ.get("HTTP_AUTHORIZATION", "")
-    if not header.startswith("Api-Key ") or not _host_allowed(environ) or _redirects_to_https(environ):
+    if not header.startswith("Api-Key "):
         return None
     raw_key = header[len("Api-Key "):].strip()
     parts = raw_key.split("_", 2)
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
     prefix = parts[1]
+    hashed = hashlib.sha256(raw_key.encode()).hexdigest()
     key = _keys.get(prefix) or _look_up(prefix, raw_key)
-    if key is None or not hmac.compare_digest(key.hashed, hashlib.sha256(raw_key.encode()).hexdigest()):
+    if key is None or not hmac.compare_digest(key.hashed, hashed):
         return None
 
     kind, endpoint = _ROUTES[route]
@@ -126,7 +143,7 @@ def _answer(environ, pk: str, route: str, started: float):
         # Rewritten (a deactivated user, a refreshed last use): decode it once. Gone (revoked, or
         # expired after API_KEY_CACHE_SECONDS): look the key up as Django's authentication does.
         key = _remember(prefix, raw) if raw is not None else _look_up(prefix, raw_key)
-    if key is None or not key.active or count > counter.limit:
+    if key is None or not key.active or not hmac.compare_digest(key.hashed, hashed) or count > counter.limit:
         return None
 
     queries = QueryCounter()
@@ -192,9 +209,13 @@ def _remember(prefix: str, raw: bytes | None) -> _Key | None:
         _keys.pop(prefix, None)
         return None
     row = cache.decode(raw)
+    user = row._state.fields_cache.get("user")
+    if user is None:  # an entry without its user would need a query: leave the request to Django
+        _keys.pop(prefix, None)
+        return None
     if len(_keys) > 10_000:
         _keys.clear()
-    key = _keys[prefix] = _Key(raw=raw, user_id=row.user_id, hashed=row.hashed_key, active=row.user.is_active)
+    key = _keys[prefix] = _Key(raw=raw, user_id=row.user_id, hashed=row.hashed_key, active=user.is_active)
     return key
 
 
@@ -206,9 +227,8 @@ def _request_id(environ) -> str:
 # --- what Django's middleware would decide or add ----------------------------------------------------
 
 def _host_allowed(environ) -> bool:
-    if settings.USE_X_FORWARDED_HOST:
-        return False  # rare enough to leave to Django
-    domain, _ = split_domain_port(environ.get("HTTP_HOST") or environ.get("SERVER_NAME", ""))
+    # As HttpRequest.get_host(): the Host header when there is one (even empty), else SERVER_NAME.
+    domain, _ = split_domain_port(environ["HTTP_HOST"] if "HTTP_HOST" in environ else environ.get("SERVER_NAME", ""))
     allowed = settings.ALLOWED_HOSTS
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]
@@ -232,7 +252,7 @@ def _headers(environ, body: bytes, request_id: str) -> list[tuple[str, str]]:
     # The headers SecurityMiddleware, XFrameOptionsMiddleware, CommonMiddleware, DRF and our
     # RequestLogMiddleware put on this response (tests compare the two paths).
     headers = [("Content-Type", "application/json"), ("Allow", "GET, HEAD, OPTIONS"),
-               ("X-Frame-Options", settings.X_FRAME_OPTIONS), ("Content-Length", str(len(body)))]
+               ("X-Frame-Options", settings.X_FRAME_OPTIONS.upper()), ("Content-Length", str(len(body)))]
     if settings.SECURE_HSTS_SECONDS and _is_secure(environ):
         hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
         if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
@@ -244,7 +264,8 @@ def _headers(environ, body: bytes, request_id: str) -> list[tuple[str, str]]:
         headers.append(("X-Content-Type-Options", "nosniff"))
     if settings.SECURE_REFERRER_POLICY:
         policy = settings.SECURE_REFERRER_POLICY
-        headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
+        values = [v.strip() for v in policy.split(",")] if isinstance(policy, str) else policy
+        headers.append(("Referrer-Policy", ",".join(values)))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
         headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
     headers.append(("X-Request-ID", request_id))

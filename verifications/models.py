@@ -111,10 +111,15 @@ class PollSourceQuerySet(models.QuerySet):
     verification_field = "pk"
 
     def _verification_pks(self) -> list:
-        return list(self.values_list(self.verification_field, flat=True).order_by())
+        query = self.values_list(self.verification_field, flat=True).order_by()
+        query.query.select_for_update = False  # a plain read: the update itself takes the locks
+        return list(query)
 
     def update(self, **kwargs):
         pks = self._verification_pks()  # before: the update may change what the filter matches
+        moved_to = kwargs.get("verification", kwargs.get("verification_id"))
+        if moved_to is not None and self.verification_field != "pk":
+            pks.append(getattr(moved_to, "pk", moved_to))  # items moved to another verification
         rows = super().update(**kwargs)
         if rows:
             pollcache.changed(pks)

@@ -21,13 +21,15 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 
 from django.core.cache import cache
 from django.db import transaction
 
 log = logging.getLogger(__name__)
-TOKEN_TTL = 3600
-ANSWER_TTL = 30
+TOKEN_TTL = 900
+# Short: also the longest a stale answer could live if a write's drop never reached the cache.
+ANSWER_TTL = 10
 RETRY_SECONDS = 1.0
 
 
@@ -36,27 +38,54 @@ def token_key(pk) -> str:
 
 
 def answer_key(pk, kind: str) -> str:
-    return f"poll:answer:{kind}:{pk}"
+    return f"poll:answer:v1:{kind}:{pk}"  # v1: the answer tuple's layout; change it with the layout
 
 
 def changed(pks) -> None:
     """These verifications changed (or will, when the current transaction commits)."""
     keys = sorted({token_key(pk) for pk in pks if pk is not None})
     if keys:
-        transaction.on_commit(lambda: _forget(keys, attempt=1), robust=True)
+        transaction.on_commit(lambda: _forget(keys), robust=True)
 
 
-def _forget(keys: list[str], *, attempt: int) -> None:
+# Drops that could not reach the cache, retried by one thread per process until they succeed or
+# the answers they protect against have expired anyway.
+_pending: set[str] = set()
+_pending_lock = threading.Lock()
+_retry = {"thread": None, "until": 0.0}
+
+
+def _forget(keys: list[str]) -> None:
     try:
         cache.delete_many(keys)
+        return
     except Exception:
-        if attempt == 1:
-            log.warning("cache unreachable: poll answers of %d verification(s) will be dropped once it is back",
-                        len(keys))
-        if attempt * RETRY_SECONDS < ANSWER_TTL:  # after that, the answers have expired anyway
-            timer = threading.Timer(RETRY_SECONDS, _forget, (keys,), {"attempt": attempt + 1})
-            timer.daemon = True
-            timer.start()
+        pass
+    with _pending_lock:
+        if not _pending:
+            log.warning("cache unreachable: dropping cached poll answers again every %.0f s", RETRY_SECONDS)
+        _pending.update(keys)
+        _retry["until"] = time.monotonic() + ANSWER_TTL
+        thread = _retry["thread"]
+        if thread is None or not thread.is_alive():
+            thread = _retry["thread"] = threading.Thread(target=_retry_pending, name="pollcache-retry", daemon=True)
+            thread.start()
+
+
+def _retry_pending() -> None:
+    while True:
+        time.sleep(RETRY_SECONDS)
+        with _pending_lock:
+            keys = sorted(_pending)
+            if not keys or time.monotonic() > _retry["until"]:
+                _pending.clear()  # done, or every answer they could protect has expired
+                return
+        try:
+            cache.delete_many(keys)
+        except Exception:
+            continue
+        with _pending_lock:
+            _pending.difference_update(keys)
 
 
 def current_token(pk, raw_token: bytes | None) -> bytes:

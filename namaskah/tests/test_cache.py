@@ -105,6 +105,8 @@ def test_set_if_equal_stores_only_while_the_check_key_holds_the_expected_bytes(r
     redis_cache.set("token", 12345, 30)
     assert redis_cache.set_if_equal("token", b"12345", "answer", ("a", 1), 30)
     assert redis_cache.get("answer") == ("a", 1)
+    redis_cache.set("token", 67890, 30)
+    assert not redis_cache.set_if_equal("token", b"12345", "answer", ("c", 3), 30)  # another token now
     redis_cache.delete("token")
     assert not redis_cache.set_if_equal("token", b"12345", "answer", ("b", 2), 30)
     assert redis_cache.get("answer") == ("a", 1)

@@ -18,7 +18,10 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from namaskah import ratelimit
-from verifications import fastpoll, heartbeat
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from verifications import fastpoll, heartbeat, pollcache
 from verifications.models import Message, Verification
 from verifications.tests.lifecycle import api_for, balance, fund, make_shop
 from verifications.tests.test_poll_read import add_messages, buy
@@ -188,7 +191,8 @@ def test_a_completed_verification_polled_stays_watched(shop, alice, key, fast):
 
 
 @pytest.mark.parametrize("case", ["no poller", "refresh", "jwt", "no key", "unknown key", "bad secret", "wrong host",
-                                  "http redirect", "switched off", "head"])
+                                  "empty host", "http redirect", "switched off", "head", "session cookie",
+                                  "accept xml", "accept indent"])
 def test_requests_it_is_not_sure_of_go_to_django(shop, alice, key, both, settings, case):
     fund(alice, "5.00")
     path = f"/verify/{buy(api_for(alice)).pk}/messages"
@@ -210,6 +214,14 @@ def test_requests_it_is_not_sure_of_go_to_django(shop, alice, key, both, setting
         options["key"], expected = key[:-4] + "abcd", 401
     elif case == "wrong host":
         options["HTTP_HOST"], expected = "evil.example.com", 400
+    elif case == "empty host":
+        options["HTTP_HOST"], expected = "", 400
+    elif case == "session cookie":
+        options["HTTP_COOKIE"] = f"{settings.SESSION_COOKIE_NAME}=short"  # Django deletes a malformed one
+    elif case == "accept xml":
+        options["HTTP_ACCEPT"], expected = "application/xml", 406
+    elif case == "accept indent":
+        options["HTTP_ACCEPT"] = "application/json; indent=4"
     elif case == "http redirect":
         settings.SECURE_SSL_REDIRECT, expected = True, 301
     elif case == "switched off":
@@ -224,6 +236,8 @@ def test_requests_it_is_not_sure_of_go_to_django(shop, alice, key, both, setting
     served = call(both, path, **options)
     assert served.status_code == expected, served.body
     assert both.reached == [path]
+    if case == "accept indent":
+        assert served.body.startswith(b"{\n    ")
 
 
 def test_a_revoked_key_is_refused_at_once(shop, alice, key, both):
@@ -307,9 +321,6 @@ def test_messages_arriving_show_on_the_next_fast_poll(shop, alice, key, fast):
 # --- the answer kept in the cache (verifications/pollcache.py) -----------------------------------------
 
 def test_a_repeated_poll_needs_no_sql_until_the_verification_changes(shop, alice, key, fast):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     fund(alice, "5.00")
     verification = buy(api_for(alice))
     path = f"/verify/{verification.pk}/messages"
@@ -342,6 +353,23 @@ def _write_message_delete(verification):
     Message.objects.filter(verification=verification).delete()
 
 
+def _write_bulk_update(verification):
+    message = verification.messages.get()
+    message.text, message.code = "now with 246810", "246810"
+    Message.objects.bulk_update([message], ["text", "code"])
+
+
+def _write_related_update(verification):
+    verification.messages.update(code="135790")
+
+
+def _write_expire(verification):
+    from verifications import services
+
+    Verification.objects.filter(pk=verification.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    services.expire(verification=Verification.objects.get(pk=verification.pk))
+
+
 def _write_cancel(verification):
     from verifications import services
 
@@ -357,7 +385,8 @@ def _write_record_received(verification):
 
 
 @pytest.mark.parametrize("write", [_write_bulk_message, _write_queryset_update, _write_instance_save,
-                                   _write_message_delete, _write_cancel, _write_record_received])
+                                   _write_message_delete, _write_bulk_update, _write_related_update,
+                                   _write_cancel, _write_expire, _write_record_received])
 def test_every_kind_of_write_drops_the_cached_answer(shop, alice, key, both, write):
     fund(alice, "5.00")
     verification = buy(api_for(alice), service="test-pending")
@@ -365,8 +394,12 @@ def test_every_kind_of_write_drops_the_cached_answer(shop, alice, key, both, wri
                            text="first", code="", received_at=timezone.now() - timedelta(seconds=5))
     path = f"/verify/{verification.pk}/messages"
     before = call(both, path, key=key).json()
-    assert call(both, path, key=key).json() == before  # served from the cache
+    assert cache.get_raw(pollcache.answer_key(verification.pk, "messages")) is not None
+    with CaptureQueriesContext(connection) as queries:
+        assert call(both, path, key=key).json() == before
+    assert len(queries) == 0 and both.reached == []  # served from the cache
     write(Verification.objects.get(pk=verification.pk))
+    assert cache.get_raw(pollcache.token_key(verification.pk)) is None  # the write dropped the token
     after = call(both, path, key=key)
     expected = call(WSGIHandler(), path, key=key)  # Django's own answer, from the database
     assert after.status_code == expected.status_code and after.json() == expected.json() != before
@@ -430,3 +463,18 @@ def test_a_cached_answer_is_only_ever_its_owners(shop, alice, bob, key, both):
     bobs_key = accounts.create_api_key(user=bob, name="b")[1]
     served = call(both, path, key=bobs_key)
     assert served.status_code == 404 and served.json()["error"]["code"] == "not_found"
+
+
+def test_a_cached_pending_answer_past_its_expiry_goes_to_django_which_refunds_once(shop, alice, key, both,
+                                                                                  monkeypatch):
+    fund(alice, "5.00")
+    verification = buy(api_for(alice), service="test-pending")
+    path = f"/verify/{verification.pk}/messages"
+    assert call(both, path, key=key).json()["status"] == "pending"
+    assert cache.get_raw(pollcache.answer_key(verification.pk, "messages")) is not None and both.reached == []
+    later = verification.expires_at + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)  # time passes; nothing is written
+    served = call(both, path, key=key)
+    assert served.json()["status"] == "expired" and both.reached == [path]
+    assert call(both, path, key=key).json()["status"] == "expired"
+    assert balance(alice) == Decimal("5.00")  # refunded, once
