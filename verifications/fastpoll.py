@@ -140,8 +140,9 @@ def _answer(environ, pk: str, route: str, started: float):
         counter.cache_key, counter.timeout)
     environ[COUNTED] = (key.user_id, counter.usage(count))  # from here on, Django must not count again
     if raw != key.raw:
-        # Rewritten (a deactivated user, a refreshed last use): decode it once. Gone (revoked, or
-        # expired after API_KEY_CACHE_SECONDS): look the key up as Django's authentication does.
+        # Rewritten (re-read after its expiry, perhaps now saying the user is inactive, or a refreshed
+        # last use): decode it once. Gone (revoked, or expired after API_KEY_CACHE_SECONDS): look the
+        # key up as Django's authentication does.
         key = _remember(prefix, raw) if raw is not None else _look_up(prefix, raw_key)
     if key is None or not key.active or not hmac.compare_digest(key.hashed, hashed) or count > counter.limit:
         return None
