@@ -16,10 +16,12 @@ def _int(name: str, default: int) -> int:
 
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{_int('PORT', 8000)}"
-# Measured by bench/ on 2 cores with a 300 ms upstream: 4 x 16 kept the mix answering, 2 x 8 let
-# requests queue behind threads waiting on the upstream (4 x DB_POOL_MAX_SIZE 10 = 40 connections).
+# Measured by bench/ on 2 cores with a 300 ms upstream: 2 x 8 let requests queue behind threads
+# waiting on the upstream; 4 x 32 answered the mix a little faster than 4 x 16 (a purchase holds its
+# thread through two upstream calls, and a cheap poll must not wait behind it). Threads wait on the
+# network, not on the database: 4 x DB_POOL_MAX_SIZE 10 = 40 connections.
 workers = _int("WEB_CONCURRENCY", 4)
-threads = _int("GUNICORN_THREADS", 16)
+threads = _int("GUNICORN_THREADS", 32)
 worker_class = "gthread"
 timeout = _int("GUNICORN_TIMEOUT", 60)
 graceful_timeout = 30

@@ -74,7 +74,7 @@ def parse_args() -> argparse.Namespace:
     # Chosen on this 2-core machine (README): 4 x 16 spreads open-loop traffic evenly and has the
     # threads that 300 ms upstream calls hold; 2 x 8 (the default) runs out of threads in the mix.
     p.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY (default 4)")
-    p.add_argument("--threads", type=int, default=16, help="GUNICORN_THREADS (default 16)")
+    p.add_argument("--threads", type=int, default=32, help="GUNICORN_THREADS (default 32, as gunicorn.conf.py)")
     p.add_argument("--db-pool", type=int, default=10, help="DB_POOL_MAX_SIZE per worker (default 10)")
     p.add_argument("--poller-threads", type=int, default=32,
                    help="threads of the background poller, poll_upstream (default 32; 0: no poller, requests "

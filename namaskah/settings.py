@@ -67,7 +67,7 @@ try:
     TEXTVERIFIED_RETRY_AFTER_CAP = env.number(E, "TEXTVERIFIED_RETRY_AFTER_CAP", 5.0, minimum=0, maximum=60)
     TEXTVERIFIED_BACKOFF_FACTOR = env.number(E, "TEXTVERIFIED_BACKOFF_FACTOR", 0.5, minimum=0, maximum=10)
     TEXTVERIFIED_BACKOFF_JITTER = env.number(E, "TEXTVERIFIED_BACKOFF_JITTER", 0.5, minimum=0, maximum=10)
-    TEXTVERIFIED_POOL_SIZE = env.integer(E, "TEXTVERIFIED_POOL_SIZE", 16, minimum=1, maximum=256)
+    TEXTVERIFIED_POOL_SIZE = env.integer(E, "TEXTVERIFIED_POOL_SIZE", 32, minimum=1, maximum=256)
     TEXTVERIFIED_QUOTE_TTL = env.integer(E, "TEXTVERIFIED_QUOTE_TTL", 60, minimum=0, maximum=3600)
     # The secret TextVerified shows where its webhook is configured; empty: /webhooks/textverified is off.
     TEXTVERIFIED_WEBHOOK_SECRET = env.get(E, "TEXTVERIFIED_WEBHOOK_SECRET")

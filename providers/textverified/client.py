@@ -68,7 +68,7 @@ class TextVerifiedClient:
             backoff_jitter=float(pick(backoff_jitter, "TEXTVERIFIED_BACKOFF_JITTER", 0.5)),
             retry_after_cap=self._cap,
         )
-        self._session = build_session(retry=self.retry, pool_size=int(pick(pool_size, "TEXTVERIFIED_POOL_SIZE", 16)))
+        self._session = build_session(retry=self.retry, pool_size=int(pick(pool_size, "TEXTVERIFIED_POOL_SIZE", 32)))
         self._sleep = sleep
         self._clock = clock
         self._tokens = TokenStore(base_url=self.base_url, username=str(self._username), clock=clock, cache=cache)
