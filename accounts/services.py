@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -21,6 +22,8 @@ from django.utils import timezone
 
 from accounts.models import ZERO, Account, ApiKey, LedgerEntry, User
 from accounts.money import parse_amount
+
+log = logging.getLogger(__name__)
 
 
 class InsufficientBalance(Exception):
@@ -312,7 +315,7 @@ def request_email_change(*, user: User, new_email: str, password: str, site: str
     notice to the current one; return the link's token. Nothing changes until the link is used.
 
     `site` is the scheme and host the links point at (https://namaskah.example.com). Raises django
-    ValidationError (wrong password, bad, same or taken address)."""
+    ValidationError (wrong password, bad, same or taken address), MailNotSent."""
     from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
@@ -332,8 +335,9 @@ def request_email_change(*, user: User, new_email: str, password: str, site: str
     token = signing.dumps({"user": user.pk, "from": user.email, "to": new_email}, salt=EMAIL_CHANGE_SALT)
     context = {"user": user, "new_email": new_email, "site": site, "hours": int(EMAIL_CHANGE_MAX_AGE.total_seconds() // 3600),
                "link": site + reverse("email-change-confirm", args=[token]), "settings_link": site + reverse("settings")}
-    _mail("accounts/email/email_change_confirm", context, to=new_email)
+    # The old address first: if it cannot be told, no link goes out, so no change can happen unseen.
     _mail("accounts/email/email_change_notice", context, to=user.email)
+    _mail("accounts/email/email_change_confirm", context, to=new_email)
     return token
 
 
@@ -381,9 +385,17 @@ def confirm_email_change(*, token: str) -> User:
     return user
 
 
+class MailNotSent(Exception):
+    """The mail server did not take the message (down, refused, timed out)."""
+
+
 def _mail(template: str, context: dict, *, to: str) -> None:
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
 
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    send_mail(subject, render_to_string(f"{template}.txt", context), None, [to])
+    try:
+        send_mail(subject, render_to_string(f"{template}.txt", context), None, [to])
+    except Exception as exc:  # smtplib's and socket's errors alike: the customer can only try again
+        log.exception("could not send %s", template.rsplit("/", 1)[-1])
+        raise MailNotSent(str(exc)) from exc

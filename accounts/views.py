@@ -170,6 +170,10 @@ def email_change(request):
                                           site=f"{request.scheme}://{request.get_host()}")
         except ValidationError as exc:
             form.add_error(None, exc)  # names its field: new_email or password
+        except services.MailNotSent:
+            form.add_error(None, "We could not send the email just now: nothing was changed. Try again in a few "
+                                 "minutes.")
+            return _account_page(request, email_form=form, status=503)
         else:
             messages.success(request, f"We sent a confirmation link to {form.cleaned_data['new_email'].lower()}. "
                                       f"Your email changes when you open it; until then it stays {request.user.email}.")

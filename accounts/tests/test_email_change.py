@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.tests.mailbox import body, link_in
 from accounts.tests.test_password_reset import PASSWORD, account_with, jwt_pair, refresh
+from namaskah import env
 
 NEW = "alice.new@example.com"
 CONFIRM = "/settings/email/confirm/"
@@ -164,3 +165,13 @@ def test_the_same_address_in_another_case_is_refused_by_the_database_too(alice, 
 
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=alice.pk).update(email="BOB@example.com")
+
+
+def test_a_mail_server_that_is_down_is_a_clear_error_and_nothing_changes(alice_client, alice, settings):
+    # Nothing listens on 127.0.0.1:9: the connection is refused at once, as a crashed mail relay would.
+    for name, value in env.email_url("smtp://127.0.0.1:9").items():
+        setattr(settings, name, value)
+    response = ask_change(alice_client)
+    assert response.status_code == 503
+    assert "We could not send the email just now: nothing was changed." in response.content.decode()
+    assert email_of(alice) == "alice@example.com"

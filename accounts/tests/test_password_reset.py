@@ -5,6 +5,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.tests.mailbox import body, link_in
+from namaskah import env
 
 PASSWORD = "correct-horse-battery"  # the conftest's users' password
 NEW_PASSWORD = "a-brand-new-unusual-passphrase"
@@ -122,3 +123,12 @@ def test_a_tampered_link_does_not_work_and_changes_nothing(client, alice, mailbo
     assert page.status_code == 200 and "This link does not work" in page.content.decode()
     alice.refresh_from_db()
     assert alice.check_password(PASSWORD)
+
+
+def test_a_mail_server_that_is_down_shows_the_same_page(client, alice, settings, caplog):
+    # Django's form logs the failure and answers as usual: the page must not tell who has an account.
+    for name, value in env.email_url("smtp://127.0.0.1:9").items():
+        setattr(settings, name, value)
+    response = ask_reset(client)
+    assert (response.status_code, response["Location"]) == (302, "/password-reset/sent")
+    assert "Failed to send password reset email" in caplog.text
