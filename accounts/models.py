@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 ZERO = Decimal("0.00")
 
@@ -34,6 +35,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Bumped by accounts.services.end_sessions_and_tokens: part of the session hash, so every
+    # session signed in before the bump ends (a password change alone would do that; an email
+    # change would not).
+    session_version = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -46,6 +51,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    # Django checks this hash against the one stored in the session on every request. Version 0
+    # keeps Django's own hash, so the sessions of users who never ended theirs survive deploys.
+    def get_session_auth_hash(self) -> str:
+        if not self.session_version:
+            return super().get_session_auth_hash()
+        return self._versioned_session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self):
+        if not self.session_version:
+            yield from super().get_session_auth_fallback_hash()
+            return
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._versioned_session_hash(secret=secret)
+
+    def _versioned_session_hash(self, *, secret) -> str:
+        return salted_hmac("accounts.User.session_auth_hash", f"{self.password}\x00{self.session_version}",
+                           secret=secret, algorithm="sha256").hexdigest()
 
 
 class Account(models.Model):
@@ -143,6 +166,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The staff member who revoked it; empty when the customer did (or it is active).
+    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
 
     class Meta:
         ordering = ["-created_at"]

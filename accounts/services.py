@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ZERO, Account, ApiKey, LedgerEntry, User
 from accounts.money import parse_amount
+
+log = logging.getLogger(__name__)
 
 
 class InsufficientBalance(Exception):
@@ -66,7 +72,7 @@ def credit(*, user: User, amount: Decimal | str, memo: str, created_by: User | N
                             created_by=created_by)
 
 
-def adjust(*, user: User, amount: Decimal | str, memo: str, created_by: User) -> LedgerEntry:
+def adjust(*, user: User, amount: Decimal | str, memo: str, created_by: User | None) -> LedgerEntry:
     """Staff correction, positive or negative. Raises InsufficientBalance if it would go below zero."""
     amount = parse_amount(amount, allow_negative=True)
     if not memo.strip():
@@ -75,6 +81,48 @@ def adjust(*, user: User, amount: Decimal | str, memo: str, created_by: User) ->
         account = lock_account(user=user)
         return _post_locked(account=account, kind=LedgerEntry.Kind.ADJUSTMENT, amount=amount, memo=memo.strip(),
                             created_by=created_by)
+
+
+class OverStaffLimit(Exception):
+    """A manual entry above STAFF_CREDIT_LIMIT by someone not allowed to go above it; nothing written."""
+
+    def __init__(self, *, amount: Decimal, limit: Decimal):
+        self.amount = amount
+        self.limit = limit
+        super().__init__(f"${abs(amount)} is above the per-operation limit of ${limit} (STAFF_CREDIT_LIMIT)")
+
+
+MANUAL_KINDS = (LedgerEntry.Kind.TOPUP, LedgerEntry.Kind.ADJUSTMENT)
+
+
+def check_staff_limit(*, amount: Decimal, staff: User | None, force: bool = False) -> None:
+    """Raise OverStaffLimit when |amount| exceeds STAFF_CREDIT_LIMIT, unless a superuser or `force` allows it."""
+    limit = settings.STAFF_CREDIT_LIMIT
+    if abs(amount) > limit and not force and not (staff is not None and staff.is_superuser):
+        raise OverStaffLimit(amount=amount, limit=limit)
+
+
+def manual_entry(*, user: User, kind: str, amount: Decimal | str, memo: str, staff: User | None = None,
+                 command: str = "", force: bool = False) -> LedgerEntry:
+    """A credit (kind topup) or an adjustment made by hand: by `staff` in admin or by an ops `command`.
+
+    Capped per operation by STAFF_CREDIT_LIMIT (the absolute amount); above it only a superuser, or
+    a command run with `force`. The ledger keeps the staff member (created_by) and the reason
+    (memo); a command's entry has no created_by and its memo starts with "ops command <name>: ".
+    Raises InvalidAmount, ValueError (no reason), OverStaffLimit, InsufficientBalance.
+    """
+    if kind not in MANUAL_KINDS:
+        raise ValueError(f"a manual entry is a top-up or an adjustment, not {kind!r}")
+    if (staff is None) == (not command):
+        raise ValueError("a manual entry is made either by a staff member or by an ops command")
+    amount = parse_amount(amount, allow_negative=kind == LedgerEntry.Kind.ADJUSTMENT)
+    if not memo.strip():
+        raise ValueError("a memo is required")
+    check_staff_limit(amount=amount, staff=staff, force=force)
+    if command:
+        memo = f"ops command {command}: {memo.strip()}"
+    operation = credit if kind == LedgerEntry.Kind.TOPUP else adjust
+    return operation(user=user, amount=amount, memo=memo, created_by=staff)
 
 
 def charge_locked(*, account: Account, verification, amount: Decimal) -> LedgerEntry:
@@ -157,10 +205,25 @@ def create_api_key(*, user: User, name: str) -> tuple[ApiKey, str]:
 def revoke_api_key(*, user: User, key_id: int) -> ApiKey:
     """Revoke one of the user's keys (idempotent). Raises ApiKey.DoesNotExist for another user's key."""
     row = ApiKey.objects.get(pk=key_id, user=user)
-    ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    _cache_safely("delete", api_key_cache_key(row.prefix))  # revocation takes effect at once
-    row.refresh_from_db()
+    _revoke(row, by=None)
     return row
+
+
+def staff_revoke_api_key(*, key_id: int, staff: User) -> tuple[ApiKey, bool]:
+    """Revoke any customer's key on behalf of staff, recording who did; (row, True if it was active).
+
+    Raises ApiKey.DoesNotExist. Permissions are the caller's business (the admin checks them)."""
+    row = ApiKey.objects.select_related("user").get(pk=key_id)
+    return row, _revoke(row, by=staff)
+
+
+def _revoke(row: ApiKey, *, by: User | None) -> bool:
+    revoked = ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by)
+    # Every path (Django's authentication, verifications/fastpoll.py) reads this entry first:
+    # deleting it makes the revocation take effect at once.
+    _cache_safely("delete", api_key_cache_key(row.prefix))
+    row.refresh_from_db()
+    return bool(revoked)
 
 
 API_KEY_CACHE_SECONDS = 30
@@ -211,3 +274,128 @@ def _cache_safely(operation: str, *args):
         return getattr(cache, operation)(*args)
     except Exception:  # a cache outage costs a query, never a failed request
         return None
+
+
+# --- sessions, tokens, email change -------------------------------------------------------------
+
+def end_sessions_and_tokens(*, user: User) -> int:
+    """End every session and every JWT refresh token of the user; return how many tokens it ended.
+
+    Called after a password change or reset and an email change. Sessions end because the bumped
+    session_version is part of the session hash (the caller keeps its own session with Django's
+    update_session_auth_hash, given this same user object). Refresh tokens are blacklisted, so they
+    can no longer be refreshed; access tokens issued before a password change are refused by
+    simplejwt's CHECK_REVOKE_TOKEN; after an email change they live out their 15 minutes.
+    """
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
+    user.refresh_from_db(fields=["session_version"])
+    live = OutstandingToken.objects.filter(user_id=user.pk, expires_at__gt=timezone.now(),
+                                           blacklistedtoken__isnull=True)
+    # ignore_conflicts: a token blacklisted meanwhile (a concurrent refresh) is already ended.
+    ended = BlacklistedToken.objects.bulk_create([BlacklistedToken(token=t) for t in live], ignore_conflicts=True)
+    return len(ended)
+
+
+EMAIL_CHANGE_SALT = "accounts.email-change"
+EMAIL_CHANGE_MAX_AGE = timedelta(hours=24)
+
+
+class EmailChangeRefused(Exception):
+    """A confirmation link that cannot change the email; `code` says why, the message says it to a person."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+def request_email_change(*, user: User, new_email: str, password: str, site: str) -> str:
+    """Check the password and the new address, mail a confirmation link to the new address and a
+    notice to the current one; return the link's token. Nothing changes until the link is used.
+
+    `site` is the scheme and host the links point at (https://namaskah.example.com). Raises django
+    ValidationError (wrong password, bad, same or taken address), MailNotSent."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    if not user.check_password(password):
+        raise ValidationError({"password": ["Wrong password."]})
+    new_email = User.objects.normalize_email(new_email.strip()).lower()
+    try:
+        validate_email(new_email)
+    except ValidationError as exc:
+        raise ValidationError({"new_email": exc.messages}) from None
+    if new_email == user.email.lower():
+        raise ValidationError({"new_email": ["This is already your email address."]})
+    if User.objects.filter(email__iexact=new_email).exists():
+        raise ValidationError({"new_email": ["An account with this email already exists."]})
+    # Bound to the user and to the current address: once the email changes (through this link or
+    # another), every older link is dead.
+    token = signing.dumps({"user": user.pk, "from": user.email, "to": new_email}, salt=EMAIL_CHANGE_SALT)
+    context = {"user": user, "new_email": new_email, "site": site, "hours": int(EMAIL_CHANGE_MAX_AGE.total_seconds() // 3600),
+               "link": site + reverse("email-change-confirm", args=[token]), "settings_link": site + reverse("settings")}
+    # The old address first: if it cannot be told, no link goes out, so no change can happen unseen.
+    _mail("accounts/email/email_change_notice", context, to=user.email)
+    _mail("accounts/email/email_change_confirm", context, to=new_email)
+    return token
+
+
+def read_email_change(*, token: str) -> tuple[User, str]:
+    """(user, new email) of a confirmation link that can still be used. Raises EmailChangeRefused."""
+    try:
+        data = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+    except signing.SignatureExpired:
+        raise EmailChangeRefused("expired", "This confirmation link has expired: ask for a new one on your "
+                                            "account page.") from None
+    except signing.BadSignature:
+        raise EmailChangeRefused("invalid", "This confirmation link is not valid: check that you copied "
+                                            "all of it.") from None
+    user = User.objects.filter(pk=data["user"], is_active=True).first()
+    if user is None:
+        raise EmailChangeRefused("invalid", "This confirmation link is not valid.")
+    if user.email == data["to"]:
+        raise EmailChangeRefused("used", f"This link was already used: your email is {data['to']}.")
+    if user.email != data["from"]:
+        raise EmailChangeRefused("superseded", "This link is no longer valid: your email changed since it was sent.")
+    return user, data["to"]
+
+
+def confirm_email_change(*, token: str) -> User:
+    """Change the email to the link's new address and end the user's sessions and refresh tokens.
+
+    Raises EmailChangeRefused (expired, invalid, used, superseded, or "taken" when the address was
+    registered meanwhile)."""
+    user, new_email = read_email_change(token=token)
+    taken = EmailChangeRefused("taken", f"{new_email} now belongs to another account: your email was not changed.")
+    if User.objects.filter(email__iexact=new_email).exclude(pk=user.pk).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            # Conditional on the old address: of two uses of one link (or of two links), one wins.
+            changed = User.objects.filter(pk=user.pk, email=user.email).update(email=new_email)
+            if changed:
+                end_sessions_and_tokens(user=user)
+    except IntegrityError:  # the unique index on lower(email): someone registered it just now
+        raise taken from None
+    if not changed:
+        read_email_change(token=token)  # says why (used, superseded)
+        raise EmailChangeRefused("used", "This link was already used.")
+    user.refresh_from_db()
+    return user
+
+
+class MailNotSent(Exception):
+    """The mail server did not take the message (down, refused, timed out)."""
+
+
+def _mail(template: str, context: dict, *, to: str) -> None:
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    try:
+        send_mail(subject, render_to_string(f"{template}.txt", context), None, [to])
+    except Exception as exc:  # smtplib's and socket's errors alike: the customer can only try again
+        log.exception("could not send %s", template.rsplit("/", 1)[-1])
+        raise MailNotSent(str(exc)) from exc

@@ -6,8 +6,10 @@ default silently: `DEBUG=ture` is an error, not `False`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from decimal import Decimal, InvalidOperation
+from email.utils import parseaddr
 from urllib.parse import unquote, urlsplit
 
 TRUE = {"1", "true", "yes", "on"}
@@ -133,6 +135,80 @@ def redis_url(url: str) -> str:
     if parts.scheme not in ("redis", "rediss", "unix"):
         raise ConfigError(f"REDIS_URL scheme {parts.scheme or '(none)'!r} is not supported (use redis://host:6379/0)")
     return url
+
+
+def decimal(environ, name: str, default: str, *, minimum: str | None = None, maximum: str | None = None) -> Decimal:
+    """A money amount like 100 or 100.00: exact, never a float, at most 2 decimal places."""
+    raw = get(environ, name) or default
+    if not re.fullmatch(r"-?\d{1,10}(\.\d{1,2})?", raw):
+        raise ConfigError(f"{name}={raw!r} is not an amount like 100.00 (digits, at most 2 decimal places)")
+    value = Decimal(raw)
+    _check_range(name, value, None if minimum is None else Decimal(minimum),
+                 None if maximum is None else Decimal(maximum))
+    return value.quantize(Decimal("0.01"))
+
+
+SMTP_PORTS = {"smtp": 25, "smtp+tls": 587, "smtps": 465}
+
+
+def email_url(url: str) -> dict:
+    """Turn EMAIL_URL into Django's EMAIL_* settings.
+
+    smtp://user:pass@host:port (plain; add ?tls=true for STARTTLS), smtps://… (implicit TLS),
+    console:// (printed to stdout) or file:///absolute/folder (one file per message).
+    """
+    name = "EMAIL_URL"
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "console":
+        if parts.netloc or parts.path or parts.query:
+            raise ConfigError(f"{name} for the console must be exactly console://")
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if scheme == "file":
+        path = unquote(parts.path)
+        if parts.netloc or parts.query or not path.startswith("/"):
+            raise ConfigError(f"{name} for files must look like file:///absolute/folder")
+        return {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": path}
+    if scheme not in ("smtp", "smtps"):
+        raise ConfigError(f"{name} scheme {scheme or '(none)'!r} is not supported "
+                          "(use smtp://, smtps://, console:// or file:///path)")
+    if not parts.hostname:
+        raise ConfigError(f"{name} has no host (expected {scheme}://user:password@host:port)")
+    if parts.path not in ("", "/"):
+        raise ConfigError(f"{name} must not have a path after the host")
+    options = {}
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        if key != "tls" or scheme == "smtps":
+            raise ConfigError(f"{name} option {key!r} is not supported (only ?tls=true, with smtp://)")
+        value = unquote(value).strip().lower()
+        if value not in TRUE | FALSE:
+            raise ConfigError(f"{name} option tls={value!r} is not a boolean (use true or false)")
+        options[key] = value in TRUE
+    starttls = options.get("tls", False)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigError(f"{name} has an invalid port") from None
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port or SMTP_PORTS["smtp+tls" if starttls else scheme],
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": starttls,
+        "EMAIL_USE_SSL": scheme == "smtps",
+    }
+
+
+def email_address(environ, name: str, default: str) -> str:
+    """A sender like `Namaskah <noreply@example.com>` or a bare address."""
+    raw = get(environ, name) or default
+    _, address = parseaddr(raw)
+    local, _, domain = address.rpartition("@")
+    if not local or not domain or any(c.isspace() for c in address):
+        raise ConfigError(f"{name}={raw!r} is not an email address (e.g. Namaskah <noreply@example.com>)")
+    return raw
 
 
 def refuse(error: ConfigError) -> None:

@@ -106,3 +106,13 @@ def sign_up_attempt(request, *, email: str) -> None:
     email = str(email or "").strip().lower()
     if email:
         enforce(request, group="register-email", rate=settings.RATE_REGISTER_EMAIL, key=f"email:{email}")
+
+
+def password_reset_attempt(request, *, email: str) -> None:
+    """Count a password-reset request per client address and per email; raise RateLimited when over.
+
+    Counted whether or not the email has an account, so a 429 tells nothing about it."""
+    per_ip(request, group="reset-ip", rate=settings.RATE_RESET_IP)
+    email = str(email or "").strip().lower()
+    if email:
+        enforce(request, group="reset-email", rate=settings.RATE_RESET_EMAIL, key=f"email:{email}")

@@ -148,13 +148,33 @@ try:
     RATE_LOGIN_EMAIL = env.get(E, "RATE_LOGIN_EMAIL", "10/m")
     RATE_REGISTER_IP = env.get(E, "RATE_REGISTER_IP", "10/h")
     RATE_REGISTER_EMAIL = env.get(E, "RATE_REGISTER_EMAIL", "5/h")
-    for _name in ("RATE_PURCHASE", "RATE_POLL", "RATE_LOGIN_IP", "RATE_LOGIN_EMAIL", "RATE_REGISTER_IP", "RATE_REGISTER_EMAIL"):
+    RATE_RESET_IP = env.get(E, "RATE_RESET_IP", "10/h")
+    RATE_RESET_EMAIL = env.get(E, "RATE_RESET_EMAIL", "3/h")
+    for _name in ("RATE_PURCHASE", "RATE_POLL", "RATE_LOGIN_IP", "RATE_LOGIN_EMAIL", "RATE_REGISTER_IP", "RATE_REGISTER_EMAIL",
+                  "RATE_RESET_IP", "RATE_RESET_EMAIL"):
         _rate = globals()[_name]
         if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
             raise env.ConfigError(f"{_name}={_rate!r} is not a rate like 20/m (count per s, m, h or d)")
     METRICS_TOKEN = env.get(E, "METRICS_TOKEN")
     LOG_LEVEL = env.choice(E, "LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
     LOG_FORMAT = env.choice(E, "LOG_FORMAT", "text", ("text", "json"))
+
+    # --- Email (password reset, email change) and staff limits ------------------------------------
+    _email = env.email_url(env.get(E, "EMAIL_URL", "console://"))
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH")
+    EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+    # A mail server that hangs must not hold a request thread for ever (Django's default: no timeout).
+    EMAIL_TIMEOUT = 10
+    DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.email_address(E, "DEFAULT_FROM_EMAIL", "Namaskah <noreply@localhost>")
+    # Largest manual credit or debit one staff operation (admin form, credit_account) may record;
+    # above it only a superuser, or credit_account --force.
+    STAFF_CREDIT_LIMIT = env.decimal(E, "STAFF_CREDIT_LIMIT", "100.00", minimum="0.00", maximum="9999999999.99")
 except env.ConfigError as exc:
     env.refuse(exc)
 
@@ -283,6 +303,10 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash and are refused once it changes (password change
+    # or reset): an access token issued before the change stops working at once, not in 15 minutes.
+    "CHECK_REVOKE_TOKEN": True,
+    "REVOKE_TOKEN_CLAIM": "hash_password",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -2,20 +2,26 @@
 
 Prices shown here come from verifications.selectors.price, the function the purchase charges with.
 Verifications are read-only: their state changes through services, and money goes back only through
-the refund action, which calls verifications.services.staff_refund.
+the bulk refund and cancel actions (a page showing what each will do, a reason), which call
+verifications.services.staff_refund and staff_cancel.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from accounts import services as accounts
-from accounts.admin import MOVE_MONEY_PERMISSION, LedgerEntryInline, ReadOnlyMixin
+from accounts.admin import BULK_LIMIT, MOVE_MONEY_PERMISSION, LedgerEntryInline, ReadOnlyMixin
+from providers.base import ProviderUnavailable
 from verifications import selectors, services
+from verifications.errors import WrongState
 from verifications.models import (
     Capability, Country, Message, PricingSettings, PricingTier, ProviderName, Service, Verification, VoiceCall,
 )
@@ -248,7 +254,7 @@ class VerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ("user__email", "phone_number", "provider_ref")
     date_hierarchy = "created_at"
     inlines = [MessageInline, VoiceCallInline, VerificationLedgerInline]
-    actions = ["refund_selected"]
+    actions = ["refund_selected", "cancel_selected"]
 
     @admin.display(description="id")
     def short_id(self, obj):
@@ -265,23 +271,74 @@ class VerificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_refund_permission(self, request):
         return request.user.has_perm(MOVE_MONEY_PERMISSION)
 
-    @admin.action(description="Refund selected verifications", permissions=["refund"])
+    @admin.action(description="Refund selected verifications…", permissions=["refund"])
     def refund_selected(self, request, queryset):
-        refunded, total, already, uncharged = 0, Decimal("0.00"), 0, 0
-        for verification in queryset.iterator():
-            try:
-                entry = services.staff_refund(verification=verification, staff=request.user)
-            except accounts.AlreadyRefunded:
-                already += 1
-            except accounts.NothingToRefund:
-                uncharged += 1
+        return self._bulk(request, queryset, action="refund")
+
+    @admin.action(description="Cancel selected verifications (and refund them)…", permissions=["refund"])
+    def cancel_selected(self, request, queryset):
+        return self._bulk(request, queryset, action="cancel")
+
+    def _bulk(self, request, queryset, *, action: str):
+        """A page that shows what will happen to each selected verification and asks for a reason;
+        only its Confirm button (confirm=yes with a reason) runs the services."""
+        rows = list(queryset.select_related("user", "service")[:BULK_LIMIT + 1])
+        if len(rows) > BULK_LIMIT:
+            self.message_user(request, f"Select at most {BULK_LIMIT} verifications at a time.", messages.WARNING)
+            return None
+        form = ReasonForm(request.POST if request.POST.get("confirm") == "yes" else None)
+        if not form.is_valid():
+            steps = selectors.staff_action_plan(verifications=rows, action=action)
+            acting = [step for step in steps if step.acts]
+            return TemplateResponse(request, "admin/verifications/verification/bulk_confirm.html", {
+                **self.admin_site.each_context(request),
+                "title": f"{action.capitalize()} {len(acting)} verification(s)?",
+                "subtitle": None,
+                "opts": self.opts,
+                "verb": action,
+                "steps": steps,
+                "acting": acting,
+                "total": sum((step.refund for step in acting if step.refund), Decimal("0.00")),
+                "form": form,
+                "action": f"{action}_selected",
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            })
+        run = self._refund if action == "refund" else self._cancel
+        done, total, skipped = 0, Decimal("0.00"), {}
+        for verification in rows:
+            refunded, why_not = run(request, verification, form.cleaned_data["reason"])
+            if why_not:
+                skipped[why_not] = skipped.get(why_not, 0) + 1
             else:
-                refunded += 1
-                total += entry.amount
-        if refunded:
-            self.message_user(request, f"Refunded {refunded} verification(s), ${total} in total.", messages.SUCCESS)
-        if already:
-            self.message_user(request, f"{already} verification(s) already refunded: nothing changed.", messages.WARNING)
-        if uncharged:
-            self.message_user(request, f"{uncharged} verification(s) were never charged: nothing to refund.",
-                              messages.WARNING)
+                done += 1
+                total += refunded or 0
+        past = {"refund": "Refunded", "cancel": "Cancelled"}[action]
+        if done:
+            self.message_user(request, f"{past} {done} verification(s), ${total} refunded in total.", messages.SUCCESS)
+        for why_not, count in skipped.items():
+            self.message_user(request, f"{count} verification(s) {why_not}: nothing changed.", messages.WARNING)
+        return None
+
+    def _refund(self, request, verification, reason: str):
+        try:
+            entry = services.staff_refund(verification=verification, staff=request.user, reason=reason)
+        except accounts.AlreadyRefunded:
+            return None, "already refunded"
+        except accounts.NothingToRefund:
+            return None, "were never charged"
+        return entry.amount, ""
+
+    def _cancel(self, request, verification, reason: str):
+        try:
+            services.staff_cancel(verification=verification, staff=request.user, reason=reason)
+        except WrongState as exc:
+            return None, f"could not be cancelled ({exc})"
+        except ProviderUnavailable:
+            return None, "could not be cancelled (the provider is unavailable: try again later)"
+        return services.refunded_amount(verification), ""
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=200, help_text="Why (ticket number, what happened): it is written to the "
+                                                       "ledger and the verification.")

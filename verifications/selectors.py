@@ -1,10 +1,13 @@
 """Reads with rules in them: prices and what a user may see."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.money import money_str
-from verifications.models import Capability, Country, PricingSettings, Service, Verification
+from verifications.models import Capability, Country, Message, PricingSettings, Service, Verification, VoiceCall
+
+Status = Verification.Status
 
 
 def price(*, service: Service, country: Country | None, capability: str, voice_premium: Decimal | None = None) -> Decimal:
@@ -73,3 +76,54 @@ def newest_code(items) -> str | None:
     """latest_code() of fetched messages or calls. Works on rows already loaded, so the dashboard
     cards spend no query on it."""
     return latest_code((item.received_at, item.pk, item.code) for item in items)
+
+
+@dataclass
+class StaffActionStep:
+    """What a staff bulk action will do to one verification: act or skip (and why), and the refund."""
+
+    verification: Verification
+    acts: bool
+    refund: Decimal | None
+    note: str
+
+
+def staff_action_plan(*, verifications: list[Verification], action: str) -> list[StaffActionStep]:
+    """Predict `refund` (services.staff_refund) or `cancel` (services.staff_cancel) for each row, by
+    the rules those services apply; four queries whatever the number of rows. The services decide
+    again when they run, so a row that changed meanwhile is reported then, never double-refunded."""
+    from accounts.models import LedgerEntry
+
+    pks = [v.pk for v in verifications]
+    entries = LedgerEntry.objects.filter(verification_id__in=pks, kind__in=[LedgerEntry.Kind.CHARGE,
+                                                                             LedgerEntry.Kind.REFUND])
+    charged, refunded = {}, set()
+    for verification_id, kind, amount in entries.values_list("verification_id", "kind", "amount"):
+        if kind == LedgerEntry.Kind.CHARGE:
+            charged[verification_id] = -amount
+        else:
+            refunded.add(verification_id)
+    coded = {*Message.objects.filter(verification_id__in=pks).exclude(code="").values_list("verification_id", flat=True),
+             *VoiceCall.objects.filter(verification_id__in=pks).exclude(code="").values_list("verification_id", flat=True)}
+    steps = []
+    for v in verifications:
+        amount = charged.get(v.pk) if v.pk not in refunded else None
+        if action == "refund":
+            if v.pk in refunded:
+                steps.append(StaffActionStep(v, False, None, "already refunded"))
+            elif v.pk not in charged:
+                steps.append(StaffActionStep(v, False, None, "never charged: nothing to refund"))
+            else:
+                note = "refunded; pending, so also cancelled and its number given back" if v.status == Status.PENDING \
+                    else f"refunded; stays {v.status}"
+                steps.append(StaffActionStep(v, True, amount, note))
+        elif v.status != Status.PENDING:
+            steps.append(StaffActionStep(v, False, None, f"already {v.status}"))
+        elif v.pk in coded:
+            steps.append(StaffActionStep(v, False, None, "a code has arrived (refund it instead if you must)"))
+        elif not v.provider_ref:
+            steps.append(StaffActionStep(v, False, None, "the number is still being rented"))
+        else:
+            note = "cancelled upstream, then refunded" if amount is not None else "cancelled; nothing to refund"
+            steps.append(StaffActionStep(v, True, amount, note))
+    return steps

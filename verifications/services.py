@@ -345,7 +345,16 @@ def report(*, verification: Verification) -> Verification:
                       reason="number reported as not working")
 
 
-def _give_back(verification: Verification, *, action: str, done: str, status: str, reason: str) -> Verification:
+def staff_cancel(*, verification: Verification, staff: User, reason: str) -> Verification:
+    """Cancel a pending verification without a code on behalf of staff: the customer's cancel (the
+    provider asked first, one refund), with the staff member and the reason recorded. Raises like cancel()."""
+    note = f"cancelled by staff: {reason.strip()}"[:255]
+    return _give_back(verification, action="cancel", done="cancelled", status=Status.CANCELLED, reason=note,
+                      memo=note, created_by=staff)
+
+
+def _give_back(verification: Verification, *, action: str, done: str, status: str, reason: str,
+               memo: str = "", created_by: User | None = None) -> Verification:
     # The provider is asked first and its "no" respected: we never refund a number it still bills.
     refresh(verification=verification)
     _check_settleable(verification, action=done)
@@ -355,7 +364,7 @@ def _give_back(verification: Verification, *, action: str, done: str, status: st
         getattr(provider, action)(verification.provider_ref)
     except ProviderRejected as exc:
         raise WrongState(f"The provider refused to {action} this number: {exc.message}", code=f"cannot_{action}") from exc
-    return settle(verification, status=status, reason=reason, memo=done)
+    return settle(verification, status=status, reason=reason, memo=memo or done, created_by=created_by)
 
 
 def expire(*, verification: Verification) -> bool:
@@ -389,7 +398,8 @@ def _check_settleable(verification: Verification, *, action: str) -> None:
         raise WrongState("The number is still being rented; try again in a moment", code="purchase_in_progress")
 
 
-def settle(verification: Verification, *, status: str, reason: str, memo: str, strict: bool = True) -> Verification:
+def settle(verification: Verification, *, status: str, reason: str, memo: str, strict: bool = True,
+           created_by: User | None = None) -> Verification:
     with transaction.atomic():
         won = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
             status=status, status_reason=reason
@@ -397,7 +407,7 @@ def settle(verification: Verification, *, status: str, reason: str, memo: str, s
         if won:
             try:
                 with transaction.atomic():  # a savepoint: the status change stands either way
-                    accounts.refund_verification(verification=verification, memo=memo)
+                    accounts.refund_verification(verification=verification, memo=memo, created_by=created_by)
             except accounts.AlreadyRefunded:
                 pass  # staff refunded it earlier: settling must not refund twice, nor stay pending
     verification.refresh_from_db()
@@ -406,13 +416,16 @@ def settle(verification: Verification, *, status: str, reason: str, memo: str, s
     return verification
 
 
-def staff_refund(*, verification: Verification, staff: User):
-    """Refund by staff, recorded with their name. A pending verification is cancelled with it (and its
-    number given back upstream) so nothing refunds it again later. Raises AlreadyRefunded, NothingToRefund."""
+def staff_refund(*, verification: Verification, staff: User, reason: str = ""):
+    """Refund by staff, recorded with their name and reason (ledger memo; status_reason of a pending
+    one, which is cancelled with it and its number given back upstream, so nothing refunds it again
+    later). Raises AlreadyRefunded, NothingToRefund."""
+    why = f": {reason.strip()}" if reason.strip() else ""
+    note = f"refund by staff{why}"[:255]
     with transaction.atomic():
         cancelled = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=Status.CANCELLED, status_reason="refunded by staff")
-        entry = accounts.refund_verification(verification=verification, created_by=staff, memo="refund by staff")
+            status=Status.CANCELLED, status_reason=f"refunded by staff{why}"[:255])
+        entry = accounts.refund_verification(verification=verification, created_by=staff, memo=note)
     verification.refresh_from_db()
     if cancelled and verification.provider_ref:
         _cancel_upstream_quietly(get_provider(verification.provider), verification.provider_ref)

@@ -54,7 +54,9 @@ def test_it_shows_the_balance_read_only_on_the_change_page(staff_client, alice):
     # A forged "balance" field in the change form is ignored.
     response = staff_client.post(page, {"email": "alice@example.com", "is_active": "on",
                                         "date_joined_0": "2025-01-01", "date_joined_1": "00:00:00",
-                                        "balance": "1000.00"})
+                                        "balance": "1000.00",
+                                        # the read-only API keys inline's management form, as the page sends it
+                                        "api_keys-TOTAL_FORMS": "0", "api_keys-INITIAL_FORMS": "0"})
     assert response.status_code == 302
     alice.account.refresh_from_db()
     assert alice.account.balance == Decimal("7.00")

@@ -3,6 +3,7 @@ these tests use Client(enforce_csrf_checks=True)."""
 import re
 
 import pytest
+from django.core import mail
 from django.test import Client
 
 from accounts import services
@@ -53,3 +54,21 @@ def test_signed_in_forms_with_the_token_work(strict, alice):
     row = ApiKey.objects.get(user=alice)
     assert strict.post(f"/api-keys/{row.pk}/revoke", {"csrfmiddlewaretoken": token}).status_code == 302
     assert strict.post("/logout", {"csrfmiddlewaretoken": token}).status_code == 302
+
+
+def test_the_account_forms_without_the_token_are_refused(strict, alice):
+    # pytest-django's test environment sends mail to the locmem outbox.
+    assert strict.post("/password-reset", {"email": "alice@example.com"}).status_code == 403
+    assert mail.outbox == []
+    token = services.request_email_change(user=alice, new_email="new@example.com", password=PASSWORD,
+                                          site="http://testserver")
+    mail.outbox.clear()
+    assert strict.post(f"/settings/email/confirm/{token}").status_code == 403
+    strict.force_login(alice)
+    assert strict.post("/settings/password", {"old_password": PASSWORD, "new_password1": "a-long-passphrase-1",
+                                              "new_password2": "a-long-passphrase-1"}).status_code == 403
+    assert strict.post("/settings/email", {"new_email": "other@example.com", "password": PASSWORD}).status_code == 403
+    alice.refresh_from_db()
+    assert alice.check_password(PASSWORD) and alice.email == "alice@example.com"
+    assert mail.outbox == []
+    assert strict.session["_auth_user_id"] == str(alice.pk)

@@ -1,5 +1,5 @@
 """The back-office in a real browser: a staff user changes a tier price, credits a customer and
-refunds a verification, each checked in the database (Stage 2's promise to staff)."""
+refunds a verification (each through its confirmation page), each checked in the database."""
 import os
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the test's own ORM calls are synchronous and safe
@@ -64,7 +64,12 @@ def test_staff_change_a_price_credit_a_customer_and_refund_a_verification(staff_
     page.fill("#id_amount", "5.00")
     page.fill("#id_memo", "bank transfer 2026-11-25")
     page.click("input[type=submit]")
-    page.wait_for_load_state()
+    page.wait_for_selector("#balance-confirmation")
+    assert "$6.00" in page.inner_text("#balance-confirmation")  # 1.00 left after the purchase, + 5.00
+    assert not LedgerEntry.objects.filter(account__user=carol, memo="bank transfer 2026-11-25").exists()
+    shoot(page, "admin-credit-confirm")
+    page.click("button[name=confirm]")
+    page.wait_for_selector("text=new balance $6.00")
     entry = LedgerEntry.objects.filter(account__user=carol, kind="topup", memo="bank transfer 2026-11-25").get()
     assert entry.amount == Decimal("5.00") and entry.created_by.email == "boss@example.com"
 
@@ -72,10 +77,15 @@ def test_staff_change_a_price_credit_a_customer_and_refund_a_verification(staff_
     page.check(f"input[name=_selected_action][value='{verification.pk}']")
     page.select_option("select[name=action]", "refund_selected")
     page.click("button[name=index]")
-    page.wait_for_load_state()
-    assert "Refunded 1 verification" in page.content()
+    page.wait_for_selector("#bulk-plan")
+    assert "be refunded; pending, so also cancelled" in page.inner_text("#bulk-plan")
+    shoot(page, "admin-refund-confirm")
+    page.fill("#id_reason", "ticket 77")
+    page.click("button[name=confirm]")
+    page.wait_for_selector("text=Refunded 1 verification")
     shoot(page, "admin-refund")
     verification.refresh_from_db()
     assert verification.status == "cancelled" and verification.refunded
+    assert verification.status_reason == "refunded by staff: ticket 77"
     carol.account.refresh_from_db()
     assert carol.account.balance == Decimal("7.00")  # 2.00 - 1.00 + 5.00 + 1.00 refunded
