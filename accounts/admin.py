@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
@@ -140,10 +140,22 @@ def _claim_once(key: str) -> bool:
         return True
 
 
+class StaffPasswordChangeForm(AdminPasswordChangeForm):
+    """A password set by staff ends the user's sessions and JWT refresh tokens, like the customer's own
+    change: the account may be in the wrong hands, which is usually why staff set it."""
+
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            services.end_sessions_and_tokens(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
+    change_password_form = StaffPasswordChangeForm
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
     fieldsets = (
         (None, {"fields": ("email", "password")}),

@@ -106,3 +106,20 @@ def test_it_needs_a_signed_in_post(client, alice):
     assert client.post("/settings/password", {})["Location"] == "/login?next=/settings/password"
     client.force_login(alice)
     assert client.get("/settings/password").status_code == 405
+
+
+def test_a_password_set_by_staff_ends_the_users_sessions_and_refresh_tokens(alice, staff_client):
+    phone = Client()
+    assert phone.post("/login", {"email": "alice@example.com", "password": PASSWORD}).status_code == 302
+    before = jwt_pair()
+
+    response = staff_client.post(f"/admin/accounts/user/{alice.pk}/password/",
+                                 {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"})
+    assert response.status_code == 302, response.content
+
+    alice.refresh_from_db()
+    assert alice.check_password(NEW_PASSWORD)
+    assert not signed_in(phone)
+    assert refresh(before["refresh"]).status_code == 401
+    assert not OutstandingToken.objects.filter(user=alice, blacklistedtoken__isnull=True).exists()
+    assert signed_in(staff_client)  # the staff member's own session is untouched
