@@ -93,6 +93,27 @@ class ServiceOffer:
     capability: str  # "sms" | "voice"
     description: str = ""
     cost: Decimal | None = None
+    stock: int | None = None  # numbers on sale now, where the provider says (None: not reported)
+
+
+@dataclass(frozen=True)
+class CountryInfo:
+    """A country a provider sells, by our ISO alpha-2 code; `upstream_id` is the provider's own id."""
+
+    code: str
+    name: str
+    upstream_id: str
+
+
+@dataclass(frozen=True)
+class CountryPrice:
+    """What one service costs us in one country at one provider, and how many numbers it has."""
+
+    country: str  # ISO alpha-2
+    service: str  # our slug where we know the provider's code, else the provider's code
+    upstream_code: str
+    cost: Decimal
+    count: int
 
 
 @dataclass(frozen=True)
