@@ -78,7 +78,9 @@ try:
     if SMSACTIVATE_BASE_URL is not None:
         SMSACTIVATE_BASE_URL = SMSACTIVATE_BASE_URL.rstrip("/")
         if not re.match(r"^https?://[^/?#\s]+", SMSACTIVATE_BASE_URL):
-            raise env.ConfigError(f"SMSACTIVATE_BASE_URL={SMSACTIVATE_BASE_URL!r} must start with http:// or https:// and name a host")
+            # Only the part before any query string is echoed: someone may have pasted a key there.
+            raise env.ConfigError(f"SMSACTIVATE_BASE_URL={SMSACTIVATE_BASE_URL.split('?')[0]!r} must start with "
+                                  "http:// or https:// and name a host")
         if "?" in SMSACTIVATE_BASE_URL or "#" in SMSACTIVATE_BASE_URL or SMSACTIVATE_BASE_URL.endswith(".php") \
                 or "/stubs" in SMSACTIVATE_BASE_URL:
             raise env.ConfigError("SMSACTIVATE_BASE_URL must be the provider's host only (e.g. https://api.example.com): "
