@@ -161,8 +161,9 @@ def get_provider(name: str) -> Guarded:
     """The process-wide guarded provider for a name ("textverified", "mock", or "smsactivate" when
     configured). Raises ValueError for an unknown name, ProviderUnavailable(not_configured) for
     smsactivate without SMSACTIVATE_BASE_URL."""
-    if name not in PROVIDER_NAMES + OPTIONAL_PROVIDER_NAMES:
-        raise ValueError(f"Unknown provider {name!r}; expected one of {', '.join(PROVIDER_NAMES + OPTIONAL_PROVIDER_NAMES)}")
+    known = PROVIDER_NAMES + OPTIONAL_PROVIDER_NAMES
+    if name not in known:
+        raise ValueError(f"Unknown provider {name!r}; expected one of {', '.join(known)}")
     if name == "smsactivate":
         key = _smsactivate_config()
     else:

@@ -216,8 +216,8 @@ class FakeSmsActivate:
         if country is False:
             return Reply(body="BAD_COUNTRY")
         codes = {code for (cid, code) in self.offers if country is None or cid == country.id}
-        return Reply(body={"status": "success", "services": [{"code": code, "name": catalogue.SERVICES.get(code, (code,))[0]}
-                                                               for code in sorted(codes)]})
+        listed = [{"code": code, "name": catalogue.SERVICES.get(code, (code,))[0]} for code in sorted(codes)]
+        return Reply(body={"status": "success", "services": listed})
 
     def _do_getPrices(self, params: dict) -> Reply:
         country = self._country(params.get("country"), default=None)

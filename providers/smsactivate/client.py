@@ -148,7 +148,8 @@ class SmsActivateClient:
         """The cost of one SMS number: in `country`, or the cheapest country with stock. Raises
         ProviderRejected(unknown_service) when it is not sold (or for voice, which has no price table)."""
         if capability != "sms":
-            raise ProviderRejected(f"{self.display_name} publishes prices for SMS numbers only.", code="unknown_service")
+            raise ProviderRejected(f"{self.display_name} publishes prices for SMS numbers only.",
+                                   code="unknown_service")
         rows = self.prices(country=country, service=service)
         if country is not None:
             rows = [r for r in rows if r.country == country.strip().upper()]

@@ -81,7 +81,8 @@ def test_it_reads_odd_but_valid_shapes(smsa_wire, rsps):
                                       "go": {"cost": 0.35, "count": None}}, "999": {"wa": {"cost": 1, "count": 1}},
                                "22": "garbage"})
     rows = smsa_wire.prices()
-    assert [(r.upstream_code, r.cost, r.count) for r in rows] == [("go", Decimal("0.35"), 0), ("wa", Decimal("1.5"), 12)]
+    assert [(r.upstream_code, r.cost, r.count) for r in rows] == [("go", Decimal("0.35"), 0),
+                                                                   ("wa", Decimal("1.5"), 12)]
 
     answer(rsps, "getServicesList", {"wa": {"name": "WhatsApp"}, "tg": "Telegram"})
     answer(rsps, "getBalance", {"balance": "7.25"}, content_type="text/plain")

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from fakes.smsactivate import Fault
-from providers.base import ProviderUnavailable
+from providers.base import ProviderRejected, ProviderUnavailable
 from providers.tests.smsactivate_support import answer, calls_of, make_client, sent
 
 
@@ -75,7 +75,7 @@ def test_a_retry_after_above_the_cap_goes_back_to_the_caller(smsa_wire, rsps, sl
 
 def test_a_business_answer_is_not_retried(smsa_wire, rsps):
     answer(rsps, "getStatusV2", "NO_ACTIVATION")
-    with pytest.raises(Exception):
+    with pytest.raises(ProviderRejected):
         smsa_wire.status("100042")
     assert len(calls_of(rsps, "getStatusV2")) == 1
 
