@@ -52,7 +52,15 @@ def read(response: requests.Response) -> Answer:
             data = json.loads(body, parse_float=Decimal)
         except ValueError:
             return Answer(**base)
-        return Answer(**base, token=json_error(data), data=data)
+        error = json_error(data)
+        if error:
+            return Answer(**base, token=error, data=data)
+        # A text answer wrapped in JSON, as some providers send: {"status": "STATUS_OK", "code": "123456"}.
+        status = ci(data, "status")
+        if isinstance(status, str) and _TOKEN.match(status.strip()):
+            value = ci(data, "code") if ci(data, "code") is not None else ci(data, "value")
+            return Answer(**base, token=status.strip(), rest="" if value is None else str(value).strip(), data=data)
+        return Answer(**base, data=data)
     if body[:1] == '"':  # a JSON string holding a token, as one provider sends
         try:
             body = str(json.loads(body))

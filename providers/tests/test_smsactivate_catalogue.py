@@ -111,3 +111,14 @@ def test_the_code_tables_agree_with_the_protocol_contract():
     assert codes.upstream_code("hotmail") == "mm" and codes.upstream_code("netflix") == "netflix"
     assert codes.upstream_code("not a code!") is None
     assert len(codes.SLUGS_BY_CODE) == len(codes.SERVICES) == len(codes.CODES_BY_SLUG)  # one code, one service
+
+
+def test_text_answers_wrapped_in_json_are_read_too(smsa_wire, rsps):
+    answer(rsps, "getStatusV2", "BAD_ACTION")
+    answer(rsps, "getStatus", {"status": "STATUS_OK", "code": "482913"})
+    [sms] = smsa_wire.messages("100042")
+    assert sms.code == "482913"
+    answer(rsps, "setStatus", {"status": "ACCESS_CANCEL"})
+    smsa_wire.cancel("100042")
+    answer(rsps, "getActiveActivations", {"status": "success", "activeActivations": []})
+    assert smsa_wire.active_activations() == []
