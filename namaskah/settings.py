@@ -73,6 +73,33 @@ try:
     TEXTVERIFIED_WEBHOOK_SECRET = env.get(E, "TEXTVERIFIED_WEBHOOK_SECRET")
     if TEXTVERIFIED_WEBHOOK_SECRET and len(TEXTVERIFIED_WEBHOOK_SECRET) < 16:
         raise env.ConfigError("TEXTVERIFIED_WEBHOOK_SECRET is too short (at least 16 characters): paste the whole secret")
+    # A second upstream speaking the SMS-Activate protocol: on when its host is set.
+    SMSACTIVATE_BASE_URL = env.get(E, "SMSACTIVATE_BASE_URL")
+    if SMSACTIVATE_BASE_URL is not None:
+        SMSACTIVATE_BASE_URL = SMSACTIVATE_BASE_URL.rstrip("/")
+        if not re.match(r"^https?://[^/?#\s]+", SMSACTIVATE_BASE_URL):
+            # Only the part before any query string is echoed: someone may have pasted a key there.
+            raise env.ConfigError(f"SMSACTIVATE_BASE_URL={SMSACTIVATE_BASE_URL.split('?')[0]!r} must start with "
+                                  "http:// or https:// and name a host")
+        if "?" in SMSACTIVATE_BASE_URL or "#" in SMSACTIVATE_BASE_URL or SMSACTIVATE_BASE_URL.endswith(".php") \
+                or "/stubs" in SMSACTIVATE_BASE_URL:
+            raise env.ConfigError("SMSACTIVATE_BASE_URL must be the provider's host only (e.g. https://api.example.com): "
+                                  "the client appends /stubs/handler_api.php")
+    SMSACTIVATE_API_KEY = env.get(E, "SMSACTIVATE_API_KEY")
+    if SMSACTIVATE_BASE_URL and SMSACTIVATE_API_KEY is None:
+        raise env.ConfigError("SMSACTIVATE_API_KEY must be set when SMSACTIVATE_BASE_URL is set")
+    SMSACTIVATE_NAME = env.get(E, "SMSACTIVATE_NAME", "SMS-Activate")
+    if len(SMSACTIVATE_NAME) > 64:
+        raise env.ConfigError(f"SMSACTIVATE_NAME is {len(SMSACTIVATE_NAME)} characters long (at most 64)")
+    SMSACTIVATE_CONNECT_TIMEOUT = env.number(E, "SMSACTIVATE_CONNECT_TIMEOUT", 5.0, minimum=0.1, maximum=60)
+    SMSACTIVATE_READ_TIMEOUT = env.number(E, "SMSACTIVATE_READ_TIMEOUT", 30.0, minimum=0.1, maximum=300)
+    SMSACTIVATE_MAX_RETRIES = env.integer(E, "SMSACTIVATE_MAX_RETRIES", 3, minimum=0, maximum=10)
+    SMSACTIVATE_BACKOFF_FACTOR = env.number(E, "SMSACTIVATE_BACKOFF_FACTOR", 0.5, minimum=0, maximum=10)
+    SMSACTIVATE_RETRY_AFTER_CAP = env.number(E, "SMSACTIVATE_RETRY_AFTER_CAP", 5.0, minimum=0, maximum=60)
+    SMSACTIVATE_POOL_SIZE = env.integer(E, "SMSACTIVATE_POOL_SIZE", 32, minimum=1, maximum=256)
+    # Off for a provider that ignores orderId: then recovering a lost purchase never repeats it.
+    SMSACTIVATE_ORDER_ID = env.boolean(E, "SMSACTIVATE_ORDER_ID", True)
+
     # While webhooks arrive, the poller asks about pending verifications only this often (a safety net).
     WEBHOOK_POLL_INTERVAL = env.number(E, "WEBHOOK_POLL_INTERVAL", 30.0, minimum=1, maximum=600)
 

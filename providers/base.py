@@ -4,6 +4,10 @@
 not allowed in this state). It never trips the circuit breaker.
 `ProviderUnavailable`: we could not get an answer (timeout, connection error, 5xx, 429 after
 retries, circuit open). It counts towards the breaker and becomes a 503 with Retry-After.
+
+One optional method stays outside the Protocol, as TextVerified and the mock have no such step:
+`finish(reference)` closes a rental upstream once its code is in (the SMS-Activate protocol's
+setStatus 6). Call it through registry.Guarded.finish(), a no-op for providers without it.
 """
 from __future__ import annotations
 
@@ -22,8 +26,9 @@ class ProviderError(Exception):
 
 
 class ProviderRejected(ProviderError):
-    """The provider said no. Codes: unknown_service, no_numbers, insufficient_upstream_balance,
-    price_above_cap, too_many_unfinished, not_allowed, not_found, invalid_request."""
+    """The provider said no. Codes: unknown_service, unknown_country, no_numbers,
+    insufficient_upstream_balance, price_above_cap, too_many_unfinished, not_allowed, not_found,
+    invalid_request."""
 
 
 class ProviderUnavailable(ProviderError):
@@ -93,6 +98,27 @@ class ServiceOffer:
     capability: str  # "sms" | "voice"
     description: str = ""
     cost: Decimal | None = None
+    stock: int | None = None  # numbers on sale now, where the provider says (None: not reported)
+
+
+@dataclass(frozen=True)
+class CountryInfo:
+    """A country a provider sells, by our ISO alpha-2 code; `upstream_id` is the provider's own id."""
+
+    code: str
+    name: str
+    upstream_id: str
+
+
+@dataclass(frozen=True)
+class CountryPrice:
+    """What one service costs us in one country at one provider, and how many numbers it has."""
+
+    country: str  # ISO alpha-2
+    service: str  # our slug where we know the provider's code, else the provider's code
+    upstream_code: str
+    cost: Decimal
+    count: int
 
 
 @dataclass(frozen=True)

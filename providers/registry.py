@@ -22,6 +22,9 @@ from providers.breaker import CircuitBreaker, breaker_for
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
+# Reachable by name (its own breaker and health), on when SMSACTIVATE_BASE_URL is set. for_country()
+# does not route purchases to it yet: that comes with routing by country (issue 17).
+OPTIONAL_PROVIDER_NAMES = ("smsactivate",)
 # Part of the client config: a change rebuilds the client (defaults 0.5, 0.5 and 16).
 OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE",
                                   "TEXTVERIFIED_QUOTE_TTL")
@@ -79,6 +82,14 @@ class Guarded:
     def report(self, reference: str) -> None:
         return self._call(self.inner.report, reference)
 
+    def finish(self, reference: str) -> None:
+        """Close the rental upstream once its code is in (providers.base: optional); a no-op where
+        the provider has no such step."""
+        finish = getattr(self.inner, "finish", None)
+        if finish is None:
+            return None
+        return self._call(finish, reference)
+
     def services(self) -> list[ServiceOffer]:
         return self._call(self.inner.services)
 
@@ -117,7 +128,22 @@ def _textverified_config() -> tuple:
             *(getattr(settings, name, None) for name in OPTIONAL_TEXTVERIFIED_SETTINGS))
 
 
+def _smsactivate_config() -> tuple:
+    if not settings.SMSACTIVATE_BASE_URL:
+        raise ProviderUnavailable("The SMS-Activate-protocol provider is not configured (SMSACTIVATE_BASE_URL).",
+                                  code="not_configured")
+    secret = hashlib.sha256(str(settings.SMSACTIVATE_API_KEY).encode()).hexdigest()
+    return ("smsactivate", settings.SMSACTIVATE_BASE_URL, secret, settings.SMSACTIVATE_NAME,
+            settings.SMSACTIVATE_CONNECT_TIMEOUT, settings.SMSACTIVATE_READ_TIMEOUT, settings.SMSACTIVATE_MAX_RETRIES,
+            settings.SMSACTIVATE_BACKOFF_FACTOR, settings.SMSACTIVATE_RETRY_AFTER_CAP, settings.SMSACTIVATE_POOL_SIZE,
+            settings.SMSACTIVATE_ORDER_ID)
+
+
 def _build(name: str) -> Provider:
+    if name == "smsactivate":
+        from providers.smsactivate import SmsActivateClient
+
+        return SmsActivateClient()
     if name == "textverified":
         from providers.textverified import TextVerifiedClient
 
@@ -132,10 +158,16 @@ _instances_lock = threading.Lock()
 
 
 def get_provider(name: str) -> Guarded:
-    """The process-wide guarded provider for a name ("textverified" or "mock"); ValueError otherwise."""
-    if name not in PROVIDER_NAMES:
-        raise ValueError(f"Unknown provider {name!r}; expected one of {', '.join(PROVIDER_NAMES)}")
-    key = _textverified_config() if name == "textverified" else (name,)
+    """The process-wide guarded provider for a name ("textverified", "mock", or "smsactivate" when
+    configured). Raises ValueError for an unknown name, ProviderUnavailable(not_configured) for
+    smsactivate without SMSACTIVATE_BASE_URL."""
+    known = PROVIDER_NAMES + OPTIONAL_PROVIDER_NAMES
+    if name not in known:
+        raise ValueError(f"Unknown provider {name!r}; expected one of {', '.join(known)}")
+    if name == "smsactivate":
+        key = _smsactivate_config()
+    else:
+        key = _textverified_config() if name == "textverified" else (name,)
     with _instances_lock:
         if key not in _instances:
             _instances[key] = Guarded(_build(name))

@@ -51,3 +51,40 @@ def two_caches(request):
     first, second = redis_pair()
     yield first, second
     drop_redis_keys(first)
+
+
+
+# --- the SMS-Activate-protocol client, against our fake provider or at the `responses` edge ----------
+
+@pytest.fixture
+def smsa_clock():
+    from providers.tests.smsactivate_support import FakeUtcClock
+
+    return FakeUtcClock()
+
+
+@pytest.fixture
+def smsa_server(smsa_clock):
+    """The fake provider on a free port, on a clock that moves only when told (whole seconds)."""
+    from fakes.smsactivate import start_fake_smsactivate
+    from providers.tests.smsactivate_support import SMSA_KEY
+
+    server = start_fake_smsactivate(api_key=SMSA_KEY, clock=smsa_clock)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smsa(smsa_server, sleeps):
+    """The real client pointed at the fake provider."""
+    from providers.tests.smsactivate_support import make_client
+
+    return make_client(smsa_server.base_url, sleeps)
+
+
+@pytest.fixture
+def smsa_wire(sleeps):
+    """The real client pointed at a `responses`-mocked host, for exact wire cases."""
+    from providers.tests.smsactivate_support import SMSA_BASE, make_client
+
+    return make_client(SMSA_BASE, sleeps)
