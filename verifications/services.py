@@ -92,8 +92,8 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
 
     release_db_connection()
     try:
-        rental = provider.rent(service=service.provider_service_name, capability=capability, max_price=amount,
-                               idempotency_key=str(verification.pk))
+        rental = provider.rent(service=service.provider_service_name, capability=capability, country=country.code,
+                               max_price=amount, idempotency_key=str(verification.pk))
     except ProviderError as exc:
         fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
         raise
