@@ -345,6 +345,19 @@ def report(*, verification: Verification) -> Verification:
                       reason="number reported as not working")
 
 
+def dismiss(*, user: User, verification_id) -> Verification:
+    """Take a finished verification's card off the user's dashboard, on every device (the history
+    keeps it). Idempotent. Raises Verification.DoesNotExist for another user's, WrongState while pending."""
+    verification = Verification.objects.get(pk=verification_id, user=user)
+    if verification.status == Status.PENDING:
+        # A pending card is a number still charged and waiting: it goes by its code, cancel or expiry.
+        raise WrongState("A verification still waiting for its code cannot be dismissed: cancel it instead.")
+    Verification.objects.filter(pk=verification.pk, dismissed_at__isnull=True).exclude(status=Status.PENDING).update(
+        dismissed_at=timezone.now())
+    verification.refresh_from_db(fields=["dismissed_at"])
+    return verification
+
+
 def _give_back(verification: Verification, *, action: str, done: str, status: str, reason: str) -> Verification:
     # The provider is asked first and its "no" respected: we never refund a number it still bills.
     refresh(verification=verification)

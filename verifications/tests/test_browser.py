@@ -147,7 +147,7 @@ def test_it_registers_logs_in_buys_copies_reads_codes_and_cancels(shop, page, li
     expect(page.get_by_label("Service", exact=True)).to_have_value("telegram")
     page.get_by_label("Country").select_option("GB")
     expect(page.locator("#country-note")).to_be_visible()  # the mock's countries say they are simulated
-    expect(page.locator("#country option[value=GB]")).to_contain_text("🇬🇧 United Kingdom (+44)")
+    expect(page.locator("#country option[value=GB]")).to_contain_text("🇬🇧 GB · United Kingdom (+44)")
     page.get_by_label("Voice call").check()
     voice_price = selectors.price(service=shop["telegram"], country=shop["gb"], capability="voice")
     expect(page.locator("#price")).to_have_text(f"${voice_price}")
@@ -161,12 +161,12 @@ def test_it_registers_logs_in_buys_copies_reads_codes_and_cancels(shop, page, li
     page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
     page.get_by_role("button", name="Create verification").click()
     voice_card = page.locator(".card").first
-    expect(field(voice_card, "e164")).to_have_text(re.compile(r"^\+1\d{10}$"))
+    expect(field(voice_card, "e164")).to_have_text(re.compile(r"^\+447700900\d{3}$"))  # Ofcom's drama range
     voice = Verification.objects.get(user=user)
     assert (voice.capability, voice.price, voice.country_id) == ("voice", voice_price, shop["gb"].pk)
     number = voice.phone_number
     expect(field(voice_card, "e164")).to_have_text(number)
-    expect(field(voice_card, "national")).to_have_text(f"({number[2:5]}) {number[5:8]}-{number[8:]}")
+    expect(field(voice_card, "national")).to_have_text(f"0{number[3:7]} {number[7:]}")  # 07700 900123
     expect(page.locator("#balance")).to_have_text("$8.70")
     expect(field(voice_card, "countdown")).to_contain_text("Expires in")
 
