@@ -2,7 +2,7 @@
  *
  * Everything goes through the JSON API with the session cookie and the CSRF header, so the page
  * buys, polls, cancels and reports exactly as an integrator does. SMS text is written by strangers:
- * it is only ever set with textContent.
+ * it is only ever set with textContent. Each SMS or call is drawn by static/js/inbox.js.
  */
 (function () {
   "use strict";

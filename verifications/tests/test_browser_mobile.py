@@ -4,16 +4,16 @@ On a phone the API keys, history and transactions tables turn into one labelled 
 (static/css/app.css, "stacked tables"): no page wider than the screen, no table scrolling inside
 its own box, and the cells the issue named (Status and Revoke, Code, Balance after) on screen.
 """
-from verifications.tests.test_browser import CHROMIUM, browser, customer, log_in, pytestmark  # noqa: F401
+# The Chromium fixture and the browser mark (and skip without Chromium) of the main browser tests.
+from verifications.tests.test_browser import browser, customer, log_in, pytestmark  # noqa: F401
 
 import uuid  # noqa: E402
-from datetime import timedelta  # noqa: E402
 
 import pytest  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
-from verifications import selectors, services  # noqa: E402
+from verifications import services  # noqa: E402
 from verifications.models import Message, Verification  # noqa: E402
 from verifications.tests.lifecycle import make_shop  # noqa: E402
 

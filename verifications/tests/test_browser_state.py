@@ -1,9 +1,8 @@
 """What the dashboard pages remember, in Chromium on a 375 px phone: a reload after creating an API
 key creates no second key, the SMS/voice choice is the customer's and not a voice-only service's,
 and a dismissed card stays dismissed after a reload and on another device."""
-from verifications.tests.test_browser import (  # noqa: F401
-    CHROMIUM, PASSWORD, browser, buy, choose, customer, field, log_in, pytestmark,
-)
+# The Chromium fixture and the browser mark (and skip without Chromium) of the main browser tests.
+from verifications.tests.test_browser import browser, buy, customer, field, log_in, pytestmark  # noqa: F401
 
 import re  # noqa: E402
 

@@ -7,7 +7,10 @@ everyone's working tree):
 
     UPDATE_DOCS_SCREENSHOT=1 .venv/bin/python -m pytest verifications/tests/test_docs_screenshot.py
 """
-from verifications.tests.test_browser import PASSWORD, SCREENSHOTS, browser, buy, field, log_in, pytestmark  # noqa: F401
+# The Chromium fixture and the browser mark (and skip without Chromium) of the main browser tests.
+from verifications.tests.test_browser import (  # noqa: F401
+    PASSWORD, SCREENSHOTS, browser, buy, field, log_in, pytestmark,
+)
 
 import io  # noqa: E402
 import os  # noqa: E402
