@@ -2,8 +2,8 @@
 
 Purchases, polls, cancels and reports are made by static/js/dashboard.js through the JSON API
 (session + CSRF), so the dashboard and integrators run the very same views and services. These
-views only read: the catalogue and prices come from verifications.selectors, the one pricing
-function included.
+views only read (the catalogue and prices come from verifications.selectors, the one pricing
+function included), apart from `dismiss`, the cards' "Dismiss", which calls services.dismiss.
 """
 from __future__ import annotations
 
