@@ -3,14 +3,17 @@
 
     python3 dev.py run     # platform on http://127.0.0.1:8000 with demo data and demo logins
     python3 dev.py test    # the test suite (extra arguments go to pytest)
+    python3 dev.py bench   # the load benchmark, bench/run.py (extra arguments go to it, e.g. --quick)
 
-Both create .venv and install requirements.txt when missing or changed. Standard library only.
+Each creates .venv and installs requirements.txt when missing or changed. Standard library only.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,22 +29,33 @@ def say(message: str) -> None:
     print(f"[dev] {message}", flush=True)
 
 
+def venv_is_current() -> bool:
+    """True when .venv exists and holds exactly requirements.txt: ensure_venv() will install nothing."""
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    return PYTHON.exists() and STAMP.exists() and STAMP.read_text().strip() == digest
+
+
 def ensure_venv() -> None:
     if sys.version_info < (3, 11):
         sys.exit(f"[dev] Python 3.11 or newer is required (this is {sys.version.split()[0]})")
+    if venv_is_current():
+        return
     if not PYTHON.exists():
         say(f"creating {VENV.name}/")
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text().strip() != digest:
-        say("installing requirements.txt (first run, or it changed)")
-        subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "-r", str(REQUIREMENTS)], check=True)
-        STAMP.write_text(digest)
+    say("installing requirements.txt (first run, or it changed)")
+    if subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                       "-r", str(REQUIREMENTS)]).returncode != 0:
+        sys.exit("[dev] installing requirements.txt failed (pip's message is above)")
+    STAMP.write_text(hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest())
 
 
 def manage(*args: str) -> None:
-    subprocess.run([str(PYTHON), str(ROOT / "manage.py"), *args], check=True, cwd=ROOT)
+    """Run a manage.py command; on failure stop with its exit status. manage.py has already said
+    why in one line (a configuration error names its variable): a traceback of ours would bury it."""
+    code = subprocess.run([str(PYTHON), str(ROOT / "manage.py"), *args], cwd=ROOT).returncode
+    if code != 0:
+        sys.exit(code)
 
 
 def port_from_env() -> tuple[str, int]:
@@ -52,8 +66,26 @@ def port_from_env() -> tuple[str, int]:
     return host, int(raw)
 
 
+def check_port(host: str, port: int) -> None:
+    """Stop with one line if the address cannot be bound, before migrating and seeding for nothing.
+
+    SO_REUSEADDR as runserver sets it: a port left in TIME_WAIT is free for it, one with a listening
+    server is not. The socket is closed at once; runserver binds it again moments later.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            sys.exit(f"[dev] {host}:{port} is already in use (another server?): stop it, or choose another PORT")
+        sys.exit(f"[dev] cannot listen on {host}:{port}: {exc.strerror or exc} (check HOST and PORT)")
+
+
 def run() -> None:
     host, port = port_from_env()
+    check_port(host, port)
     ensure_venv()
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
@@ -93,13 +125,19 @@ def test(args: list[str]) -> None:
     os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *args])
 
 
+def bench(args: list[str]) -> None:
+    ensure_venv()
+    os.chdir(ROOT)
+    os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "bench" / "run.py"), *args])
+
+
+COMMANDS = {"run": lambda args: run(), "test": test, "bench": bench}
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         sys.exit(__doc__)
-    if sys.argv[1] == "run":
-        run()
-    else:
-        test(sys.argv[2:])
+    COMMANDS[sys.argv[1]](sys.argv[2:])
 
 
 if __name__ == "__main__":

@@ -213,10 +213,24 @@ def email_change_confirm(request, token: str):
     return redirect("login")
 
 
+# The full key of a key just created, kept in the session only until the next GET of the keys page
+# shows it (post/redirect/get: reloading that page must not create a second key). The database
+# keeps only the fingerprint; logging out flushes the session.
+NEW_KEY_SESSION = "new_api_key"
+
+
 @content_security_policy
 @login_required
 def api_keys(request):
-    return _api_keys_page(request, ApiKeyForm())
+    stash = request.session.pop(NEW_KEY_SESSION, None)
+    new_row = None
+    if stash:
+        new_row = ApiKey.objects.filter(user=request.user, pk=stash.get("id")).first()
+    if new_row is None:
+        return _api_keys_page(request, ApiKeyForm())
+    response = _api_keys_page(request, ApiKeyForm(), new_key=stash["key"], new_row=new_row)
+    response["Cache-Control"] = "no-store"  # neither the browser's cache nor its history keeps the key
+    return response
 
 
 @content_security_policy
@@ -227,9 +241,9 @@ def api_key_create(request):
     if not form.is_valid():
         return _api_keys_page(request, form, status=400)
     row, key = services.create_api_key(user=request.user, name=form.cleaned_data["name"])
-    # The key is rendered into this one response and never stored: no redirect through the session.
-    response = _api_keys_page(request, ApiKeyForm(), new_key=key, new_row=row, status=201)
-    response["Cache-Control"] = "no-store"
+    request.session[NEW_KEY_SESSION] = {"id": row.pk, "key": key}
+    response = redirect("keys")
+    response.status_code = 303  # See Other: the browser follows with a GET, whatever the method was
     return response
 
 

@@ -78,5 +78,18 @@ def exception_handler(exc, context):
         406: "not_acceptable", 415: "unsupported_media_type", 429: "rate_limited",
     }.get(response.status_code, getattr(exc, "default_code", "error"))
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = {"error": {"code": code, "message": str(detail)}}
+    response.data = {"error": {"code": code, "message": plain_message(detail)}}
     return response
+
+
+def plain_message(detail) -> str:
+    """A DRF detail as one line of text. simplejwt's InvalidToken carries a dict
+    ({"detail", "code", "messages": [{"message", ...}]}): str() of it would be Python reprs."""
+    if isinstance(detail, dict):
+        head = plain_message(detail.get("detail", ""))
+        reasons = [str(m["message"]) for m in detail.get("messages", []) if isinstance(m, dict) and m.get("message")]
+        reasons = [r for r in dict.fromkeys(reasons) if r != head]
+        return ": ".join(part for part in (head, "; ".join(reasons)) if part) or "The request was refused."
+    if isinstance(detail, (list, tuple)):
+        return " ".join(plain_message(item) for item in detail)
+    return str(detail)

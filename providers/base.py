@@ -26,7 +26,7 @@ class ProviderError(Exception):
 
 
 class ProviderRejected(ProviderError):
-    """The provider said no. Codes: unknown_service, unknown_country, no_numbers,
+    """The provider said no. Codes: unknown_service, unknown_country, unsupported_country, no_numbers,
     insufficient_upstream_balance, price_above_cap, too_many_unfinished, not_allowed, not_found,
     invalid_request."""
 
@@ -153,8 +153,10 @@ def extract_code(text: str | None) -> str | None:
 class Provider(Protocol):
     name: str
 
-    def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
-        """Buy a number. Never buys twice for one idempotency key; never pays more than max_price."""
+    def rent(self, *, service: str, capability: str, country: str, max_price: Decimal, idempotency_key: str) -> Rental:
+        """Buy a number of `country` (ISO 3166 code, e.g. "GB"). Never buys twice for one idempotency
+        key; never pays more than max_price. ProviderRejected(unsupported_country) for a country the
+        provider does not sell."""
 
     def status(self, reference: str) -> RentalStatus: ...
 

@@ -5,9 +5,10 @@ on), never as a fallback. Its rules live in providers/simulation.py, shared with
 TextVerified server. Time is `django.utils.timezone.now()`, so tests move it with time_machine.
 
 Several gunicorn workers must agree on every rental without sharing memory, so a reference carries
-the facts the workers need (creation time, capability, SMS delay, lifetime, service):
-    mock-<created ms>-<sms|voice>-<sms delay ms>-<lifetime s>-<nonce>-<service>
-and the little that changes later (cancelled/reported, and idempotency keys) is in the Django cache.
+the facts the workers need (creation time, capability, SMS delay, lifetime, country, service):
+    mock-<created ms>-<sms|voice>-<sms delay ms>-<lifetime s>-<nonce>.<country>-<service>
+(references made before countries were carried have no ".<country>": they are US numbers), and the
+little that changes later (cancelled/reported, and idempotency keys) is in the Django cache.
 """
 from __future__ import annotations
 
@@ -42,20 +43,24 @@ class MockProvider:
 
     # --- purchase ---------------------------------------------------------------------------
 
-    def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
-        """Rent a fictional number. Raises ProviderRejected/ProviderUnavailable like the real one."""
+    def rent(self, *, service: str, capability: str, country: str, max_price: Decimal, idempotency_key: str) -> Rental:
+        """Rent a fictional number of `country` (an ISO code) in that country's format. Raises
+        ProviderRejected (unsupported_country for a country without a number plan) and
+        ProviderUnavailable like the real one."""
         if not idempotency_key or not idempotency_key.strip():
             raise ValueError("rent() needs an idempotency key")
         self._pause()
         self._maybe_fail("rent", idempotency_key)
         try:
+            simulation.number_plan(country)
             cost = simulation.check_purchase(service=service, capability=capability, max_price=max_price, strict=False)
         except simulation.Outage as exc:
             raise ProviderUnavailable(str(exc), code="upstream_error", retry_after=30) from None
         except simulation.Refused as exc:
             raise ProviderRejected(exc.message, code=exc.code) from None
         nonce = hashlib.sha256(idempotency_key.strip().encode()).hexdigest()[:10]
-        reference = make_reference(service=service, capability=capability, created_at=timezone.now(), nonce=nonce,
+        reference = make_reference(service=service, capability=capability, country=country.upper(),
+                                   created_at=timezone.now(), nonce=nonce,
                                    sms_delay=float(settings.MOCK_SMS_DELAY),
                                    lifetime=int(settings.MOCK_VERIFICATION_LIFETIME))
         key = f"{PREFIX}:idem:{nonce}"
@@ -143,7 +148,7 @@ class MockProvider:
         flags = self._flags(reference)
         return simulation.Facts(
             reference=facts.reference, service=facts.service, capability=facts.capability,
-            created_at=facts.created_at, sms_delay=facts.sms_delay, lifetime=facts.lifetime,
+            created_at=facts.created_at, sms_delay=facts.sms_delay, lifetime=facts.lifetime, country=facts.country,
             cancelled_at=_when(flags.get("cancelled_at")), reported_at=_when(flags.get("reported_at")),
         )
 
@@ -177,11 +182,11 @@ class MockProvider:
                                       retry_after=FAILURE_WINDOW)
 
 
-def make_reference(*, service: str, capability: str, created_at: datetime, nonce: str, sms_delay: float | None,
-                   lifetime: int) -> str:
+def make_reference(*, service: str, capability: str, country: str, created_at: datetime, nonce: str,
+                   sms_delay: float | None, lifetime: int) -> str:
     millis = int(created_at.timestamp() * 1000)
     delay = "x" if sms_delay is None else str(int(round(sms_delay * 1000)))
-    return f"{PREFIX}-{millis}-{capability}-{delay}-{int(lifetime)}-{nonce}-{service}"
+    return f"{PREFIX}-{millis}-{capability}-{delay}-{int(lifetime)}-{nonce}.{country}-{service}"
 
 
 def parse_reference(reference: str) -> simulation.Facts:
@@ -189,7 +194,10 @@ def parse_reference(reference: str) -> simulation.Facts:
     parts = (reference or "").split("-", 6)
     try:
         prefix, millis, capability, delay, lifetime, nonce, service = parts
-        if prefix != PREFIX or capability not in simulation.CAPABILITIES or not service or not nonce:
+        nonce, _, country = nonce.partition(".")
+        country = country or "US"
+        if prefix != PREFIX or capability not in simulation.CAPABILITIES or not service or not nonce \
+                or country not in simulation.NUMBER_PLANS:
             raise ValueError(reference)
         created_at = datetime.fromtimestamp(int(millis) / 1000, tz=dt_timezone.utc)
         sms_delay = None if delay == "x" else int(delay) / 1000
@@ -197,7 +205,7 @@ def parse_reference(reference: str) -> simulation.Facts:
     except (ValueError, OverflowError, OSError):
         raise ProviderRejected("No such mock rental.", code="not_found") from None
     return simulation.Facts(reference=reference, service=service, capability=capability, created_at=created_at,
-                            sms_delay=sms_delay, lifetime=life)
+                            sms_delay=sms_delay, lifetime=life, country=country)
 
 
 def _when(value: str | None) -> datetime | None:

@@ -63,9 +63,9 @@ class Guarded:
         observe_provider_call(provider=self.name, operation=operation, outcome=outcome,
                               seconds=time.perf_counter() - started)
 
-    def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
-        return self._call(self.inner.rent, service=service, capability=capability, max_price=max_price,
-                          idempotency_key=idempotency_key)
+    def rent(self, *, service: str, capability: str, country: str, max_price: Decimal, idempotency_key: str) -> Rental:
+        return self._call(self.inner.rent, service=service, capability=capability, country=country,
+                          max_price=max_price, idempotency_key=idempotency_key)
 
     def status(self, reference: str) -> RentalStatus:
         return self._call(self.inner.status, reference)

@@ -16,6 +16,9 @@ Scenarios by service name (TextVerified's test mode, plus our own):
                           refused at purchase (ProviderRejected / HTTP 400)
   test_unavailable        the upstream is down at purchase (ProviderUnavailable / HTTP 503)
 Any other service gets a code `sms_delay` seconds after purchase.
+
+Numbers are fictional and in the rental's country's own format (NUMBER_PLANS); the fake TextVerified
+server, like TextVerified, sells US numbers only.
 """
 from __future__ import annotations
 
@@ -83,6 +86,35 @@ UPSTREAM_STATES = {
 }
 
 _AREA_CODES = ("201", "212", "305", "312", "415", "512", "617", "702", "206", "303", "404", "713")
+_CANADIAN_AREA_CODES = ("416", "604", "514", "403", "613", "780", "902", "204")
+
+
+@dataclass(frozen=True)
+class NumberPlan:
+    """Fictional numbers of one country: +<dialling code><one of the prefixes><`digits` from the seed>."""
+
+    dialling_code: str
+    prefixes: tuple[str, ...]
+    digits: int
+
+
+# Ranges the regulators keep out of service for films and books where one exists; elsewhere a
+# correctly shaped mobile number (prefix, national length) whose run of zeros marks it as made up.
+# Nothing is ever sent to these numbers: they are only shown.
+NUMBER_PLANS = {
+    "US": NumberPlan("1", tuple(f"{area}55501" for area in _AREA_CODES), 2),  # 555-0100..0199 (NANPA)
+    "CA": NumberPlan("1", tuple(f"{area}55501" for area in _CANADIAN_AREA_CODES), 2),  # the same in Canada
+    "GB": NumberPlan("44", ("7700900",), 3),  # Ofcom's drama range for mobiles, 07700 900000-900999
+    "DE": NumberPlan("49", ("3023125",), 3),  # Bundesnetzagentur drama numbers, Berlin (0)30 23125 000-999
+    "AU": NumberPlan("61", ("25550", "35550", "75550", "85550"), 4),  # ACMA's fictitious (0x) 5550 xxxx
+    "FR": NumberPlan("33", ("60000",), 4),  # 06 00 00 xx xx
+    "NL": NumberPlan("31", ("60000",), 4),  # 06-0000 xxxx
+    "ES": NumberPlan("34", ("60000",), 4),  # 600 00x xxx
+    "PL": NumberPlan("48", ("50000",), 4),  # 500 00x xxx
+    "IN": NumberPlan("91", ("900000",), 4),  # 90000 0xxxx
+    "BR": NumberPlan("55", ("1190000",), 4),  # (11) 90000-xxxx
+    "MX": NumberPlan("52", ("550000",), 4),  # 55 0000 xxxx
+}
 _TEMPLATES = (
     "{name}: your verification code is {code}. Don't share it with anyone.",
     "Your {name} code is {code}. It expires in 10 minutes.",
@@ -98,6 +130,15 @@ class Refused(Exception):
         self.message = message
         self.code = code
         self.upstream_code = upstream_code
+
+
+def number_plan(country: str) -> NumberPlan:
+    """The fictional numbering of an ISO country code; Refused(unsupported_country) for one we have none for."""
+    plan = NUMBER_PLANS.get((country or "").upper())
+    if plan is None:
+        raise Refused(f"The simulation has no numbers for the country {country!r}.", code="unsupported_country",
+                      upstream_code=None)
+    return plan
 
 
 class Outage(Exception):
@@ -126,6 +167,7 @@ class Facts:
     cancelled_at: datetime | None = None
     reported_at: datetime | None = None
     delivered: tuple[Message, ...] = ()
+    country: str = "US"  # the fake TextVerified, like the real one, sells US numbers only
 
     @property
     def ends_at(self) -> datetime:
@@ -135,7 +177,7 @@ class Facts:
 
     @property
     def number(self) -> str:
-        return phone_number(seed=self.reference)
+        return phone_number(seed=self.reference, country=self.country)
 
 
 @dataclass(frozen=True)
@@ -162,10 +204,12 @@ def code(*, seed: str, index: int = 0) -> str:
     return str(100000 + digest("code", seed, index) % 900000)
 
 
-def phone_number(*, seed: str) -> str:
-    """A fictional US number from the 555-0100..555-0199 range, in E.164."""
+def phone_number(*, seed: str, country: str = "US") -> str:
+    """A fictional number of the country (NUMBER_PLANS), in E.164. Raises Refused for a country without a plan."""
+    plan = number_plan(country)
     value = digest("number", seed)
-    return f"+1{_AREA_CODES[value % len(_AREA_CODES)]}55501{value // 97 % 100:02d}"
+    rest = value // 97 % 10**plan.digits
+    return f"+{plan.dialling_code}{plan.prefixes[value % len(plan.prefixes)]}{rest:0{plan.digits}d}"
 
 
 def display_name(service: str) -> str:

@@ -95,7 +95,12 @@ class Country(models.Model):
         constraints = [models.CheckConstraint(condition=Q(code__regex=r"^[A-Z]{2}$"), name="country_code_iso_alpha2")]
 
     def __str__(self) -> str:
-        return f"{self.flag} {self.name}"
+        return self.label
+
+    @property
+    def label(self) -> str:
+        # The code beside the flag: without a colour-emoji font a flag is an empty box.
+        return f"{self.flag} {self.code} · {self.name}"
 
     @property
     def flag(self) -> str:
@@ -178,6 +183,8 @@ class Verification(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    # The customer took its card off the dashboard (on every device); the history still lists it.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
 

@@ -40,7 +40,8 @@ def reconcile(*, dry_run: bool = False, limit: int = 500) -> Report:
     """Compare pending verifications with the provider and settle the drifted ones."""
     report = Report()
     now = timezone.now()
-    pending = Verification.objects.filter(status=Status.PENDING).select_related("service").order_by("created_at")[:limit]
+    pending = (Verification.objects.filter(status=Status.PENDING).select_related("service", "country")
+               .order_by("created_at")[:limit])
     for verification in pending:
         report.checked += 1
         try:
@@ -61,7 +62,8 @@ def _settle_stuck(verification: Verification, report: Report, *, dry_run: bool) 
     provider = get_provider(verification.provider)
     try:
         rental = provider.rent(service=verification.service.provider_service_name, capability=verification.capability,
-                               max_price=verification.price, idempotency_key=str(verification.pk))
+                               country=verification.country.code, max_price=verification.price,
+                               idempotency_key=str(verification.pk))
     except ProviderRejected:
         rental = None  # nothing was sold
     if rental is not None:

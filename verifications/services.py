@@ -92,8 +92,8 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
 
     release_db_connection()
     try:
-        rental = provider.rent(service=service.provider_service_name, capability=capability, max_price=amount,
-                               idempotency_key=str(verification.pk))
+        rental = provider.rent(service=service.provider_service_name, capability=capability, country=country.code,
+                               max_price=amount, idempotency_key=str(verification.pk))
     except ProviderError as exc:
         fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
         raise
@@ -351,6 +351,19 @@ def staff_cancel(*, verification: Verification, staff: User, reason: str) -> Ver
     note = f"cancelled by staff: {reason.strip()}"[:255]
     return _give_back(verification, action="cancel", done="cancelled", status=Status.CANCELLED, reason=note,
                       memo=note, created_by=staff)
+
+
+def dismiss(*, user: User, verification_id) -> Verification:
+    """Take a finished verification's card off the user's dashboard, on every device (the history
+    keeps it). Idempotent. Raises Verification.DoesNotExist for another user's, WrongState while pending."""
+    verification = Verification.objects.get(pk=verification_id, user=user)
+    if verification.status == Status.PENDING:
+        # A pending card is a number still charged and waiting: it goes by its code, cancel or expiry.
+        raise WrongState("A verification still waiting for its code cannot be dismissed: cancel it instead.")
+    Verification.objects.filter(pk=verification.pk, dismissed_at__isnull=True).exclude(status=Status.PENDING).update(
+        dismissed_at=timezone.now())
+    verification.refresh_from_db(fields=["dismissed_at"])
+    return verification
 
 
 def _give_back(verification: Verification, *, action: str, done: str, status: str, reason: str,

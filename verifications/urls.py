@@ -1,4 +1,5 @@
-"""Dashboard (HTML) routes of verifications: landing, dashboard, history, transactions."""
+"""Dashboard (HTML) routes of verifications: landing, dashboard (and its cards' "Dismiss"), history,
+transactions."""
 from django.urls import path
 
 from verifications import views
@@ -6,6 +7,7 @@ from verifications import views
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("dashboard", views.dashboard, name="dashboard"),
+    path("dashboard/verifications/<uuid:pk>/dismiss", views.dismiss, name="dismiss"),
     path("history", views.history, name="history"),
     path("transactions", views.transactions, name="transactions"),
 ]

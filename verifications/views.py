@@ -2,8 +2,8 @@
 
 Purchases, polls, cancels and reports are made by static/js/dashboard.js through the JSON API
 (session + CSRF), so the dashboard and integrators run the very same views and services. These
-views only read: the catalogue and prices come from verifications.selectors, the one pricing
-function included.
+views only read (the catalogue and prices come from verifications.selectors, the one pricing
+function included), apart from `dismiss`, the cards' "Dismiss", which calls services.dismiss.
 """
 from __future__ import annotations
 
@@ -14,12 +14,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts.models import LedgerEntry
-from verifications import selectors
+from verifications import selectors, services
 from verifications.api import CallOut, MessageOut, VerificationOut
+from verifications.errors import WrongState
 from verifications.models import Capability, PricingSettings, Service, Verification
 
 PAGE_SIZE = 20
@@ -72,6 +75,19 @@ def dashboard(request):
     })
 
 
+@login_required
+@require_POST
+def dismiss(request, pk):
+    """The card's "Dismiss" (static/js/dashboard.js, with the CSRF header): 204, 404, or 409 while pending."""
+    try:
+        services.dismiss(user=request.user, verification_id=pk)
+    except Verification.DoesNotExist:
+        raise Http404("No such verification") from None
+    except WrongState as exc:
+        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=409)
+    return HttpResponse(status=204)
+
+
 @content_security_policy
 @login_required
 def history(request):
@@ -109,7 +125,8 @@ def _active_verifications(user):
     """Pending ones, and completed ones whose number still receives SMS (a second code is normal)."""
     now = timezone.now()
     rows = selectors.verifications_for(user=user).filter(
-        Q(status=Verification.Status.PENDING) | Q(status=Verification.Status.COMPLETED, expires_at__gt=now)
+        Q(status=Verification.Status.PENDING) | Q(status=Verification.Status.COMPLETED, expires_at__gt=now),
+        dismissed_at__isnull=True,
     )
     return rows.prefetch_related("messages", "calls")[:ACTIVE_CARDS]
 
@@ -122,7 +139,7 @@ def _card(verification: Verification) -> dict:
     return {
         **VerificationOut(verification).data,
         "service_name": verification.service.name,
-        "country_label": f"{verification.country.flag} {verification.country.name}",
+        "country_label": verification.country.label,
         "code": selectors.newest_code(items),
         "messages": [] if voice else MessageOut(items, many=True).data,
         "calls": CallOut(items, many=True).data if voice else [],

@@ -3,6 +3,7 @@ import hashlib
 
 from accounts import services
 from accounts.models import ApiKey
+from accounts.views import NEW_KEY_SESSION
 
 
 def test_it_lists_only_my_keys(alice_client, alice, bob):
@@ -17,8 +18,11 @@ def test_it_says_so_when_there_is_no_key(alice_client):
 
 
 def test_it_creates_a_key_and_shows_it_once(alice_client, alice):
-    response = alice_client.post("/api-keys/create", {"name": "production"})
-    assert response.status_code == 201 and response["Cache-Control"] == "no-store"
+    created = alice_client.post("/api-keys/create", {"name": "production"})
+    # Post/redirect/get: the browser ends on a GET, so a reload cannot create a second key.
+    assert created.status_code == 303 and created["Location"] == "/api-keys"
+    response = alice_client.get("/api-keys")
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     row = ApiKey.objects.get(user=alice)
     html = response.content.decode()
     key = html.split('<code id="new-key" class="mono">')[1].split("</code>")[0]
@@ -26,7 +30,26 @@ def test_it_creates_a_key_and_shows_it_once(alice_client, alice):
     # The page shows the very key whose fingerprint was stored. (Not checked with user_for_api_key:
     # it splits on "_", which token_urlsafe() may put in the secret — reported separately.)
     assert row.hashed_key == hashlib.sha256(key.encode()).hexdigest()
-    assert key not in alice_client.get("/api-keys").content.decode()
+    again = alice_client.get("/api-keys")
+    assert key not in again.content.decode() and "Your new key" not in again.content.decode()
+    assert "no-store" not in again.get("Cache-Control", "")
+    assert ApiKey.objects.filter(user=alice).count() == 1
+
+
+def test_the_new_key_is_not_kept_in_the_session_once_shown(alice_client, alice):
+    alice_client.post("/api-keys/create", {"name": "ci"})
+    assert NEW_KEY_SESSION in alice_client.session
+    alice_client.get("/api-keys")
+    assert NEW_KEY_SESSION not in alice_client.session
+
+
+def test_another_customers_stashed_key_id_shows_nothing(alice_client, bob):
+    row, key = services.create_api_key(user=bob, name="bob's")
+    session = alice_client.session
+    session[NEW_KEY_SESSION] = {"id": row.pk, "key": key}
+    session.save()
+    html = alice_client.get("/api-keys").content.decode()
+    assert key not in html and "bob&#x27;s" not in html and "bob's" not in html
 
 
 def test_it_refuses_a_key_without_a_name(alice_client, alice):

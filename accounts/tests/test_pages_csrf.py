@@ -50,7 +50,7 @@ def test_signed_in_forms_without_the_token_are_refused(strict, alice):
 def test_signed_in_forms_with_the_token_work(strict, alice):
     strict.force_login(alice)
     token = form_token(strict, "/api-keys")
-    assert strict.post("/api-keys/create", {"name": "ok", "csrfmiddlewaretoken": token}).status_code == 201
+    assert strict.post("/api-keys/create", {"name": "ok", "csrfmiddlewaretoken": token}).status_code == 303
     row = ApiKey.objects.get(user=alice)
     assert strict.post(f"/api-keys/{row.pk}/revoke", {"csrfmiddlewaretoken": token}).status_code == 302
     assert strict.post("/logout", {"csrfmiddlewaretoken": token}).status_code == 302

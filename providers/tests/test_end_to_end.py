@@ -25,7 +25,7 @@ def textverified(fake_server, settings):
 
 def test_it_rents_receives_an_sms_and_reads_the_code(textverified, fake_server):
     fake_server.fake.sms_delay = None  # the SMS comes when the test says so
-    rental = textverified.rent(service="discord", capability="sms", max_price=Decimal("0.75"),
+    rental = textverified.rent(service="discord", capability="sms", country="US", max_price=Decimal("0.75"),
                                idempotency_key="7f9c0a1e-verification-id")
     assert rental.phone_number.startswith("+1") and len(rental.phone_number) == 12
     assert rental.cost == Decimal("0.50")
@@ -44,28 +44,34 @@ def test_it_rents_receives_an_sms_and_reads_the_code(textverified, fake_server):
 
 
 def test_it_runs_the_test_mode_scenarios_end_to_end(textverified):
-    rental = textverified.rent(service="test_success", capability="sms", max_price=Decimal("1"), idempotency_key="a")
+    rental = textverified.rent(service="test_success", capability="sms", country="US",
+                               max_price=Decimal("1"), idempotency_key="a")
     assert [m.code for m in textverified.messages(rental.reference)] == ["123456"]
-    html = textverified.rent(service="test_html_sms", capability="sms", max_price=Decimal("1"), idempotency_key="b")
+    html = textverified.rent(service="test_html_sms", capability="sms", country="US",
+                             max_price=Decimal("1"), idempotency_key="b")
     [sms] = textverified.messages(html.reference)
     assert sms.code == "424242" and sms.text.startswith("<script>")
-    pending = textverified.rent(service="test_pending", capability="sms", max_price=Decimal("1"), idempotency_key="c")
+    pending = textverified.rent(service="test_pending", capability="sms", country="US",
+                                max_price=Decimal("1"), idempotency_key="c")
     textverified.cancel(pending.reference)
     assert textverified.status(pending.reference).state == RentalState.CANCELLED
     with pytest.raises(ProviderRejected) as caught:
-        textverified.rent(service="test_no_numbers", capability="sms", max_price=Decimal("1"), idempotency_key="d")
+        textverified.rent(service="test_no_numbers", capability="sms", country="US",
+                          max_price=Decimal("1"), idempotency_key="d")
     assert caught.value.code == "no_numbers"
 
 
 def test_a_voice_rental_lists_its_call(textverified):
-    rental = textverified.rent(service="discord", capability="voice", max_price=Decimal("1.05"), idempotency_key="v")
+    rental = textverified.rent(service="discord", capability="voice", country="US",
+                               max_price=Decimal("1.05"), idempotency_key="v")
     [call] = textverified.calls(rental.reference)
     assert call.recording_url.endswith(".mp3")
 
 
 def test_messages_follow_pagination_over_http(textverified, fake_server):
     fake_server.fake.page_size = 1
-    rental = textverified.rent(service="test_two_codes", capability="sms", max_price=Decimal("1"), idempotency_key="p")
+    rental = textverified.rent(service="test_two_codes", capability="sms", country="US",
+                               max_price=Decimal("1"), idempotency_key="p")
     fake_server.fake.deliver_sms(rental.reference, text="Your code is 555123", code="555123")
     fake_server.fake.deliver_sms(rental.reference, text="Your code is 555124", code="555124")
     codes = [m.code for m in textverified.messages(rental.reference)]

@@ -29,7 +29,8 @@ def traveller():
 
 
 def rent(mock, service="discord", capability="sms", key="ver-1", max_price="1.00"):
-    return mock.rent(service=service, capability=capability, max_price=Decimal(max_price), idempotency_key=key)
+    return mock.rent(service=service, capability=capability, country="US",
+                     max_price=Decimal(max_price), idempotency_key=key)
 
 
 def test_it_implements_the_provider_interface(mock):
@@ -65,7 +66,8 @@ def test_it_is_deterministic_for_one_reference(mock, traveller, settings):
 def test_it_never_rents_twice_for_one_idempotency_key_even_across_workers(mock, traveller):
     first = rent(mock, key="ver-1")
     traveller.shift(3)
-    second = MockProvider().rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="ver-1")
+    second = MockProvider().rent(service="discord", capability="sms", country="US",
+                                 max_price=Decimal("1"), idempotency_key="ver-1")
     assert first == second
 
 
@@ -221,7 +223,8 @@ def test_failure_injection_is_deterministic_per_key(mock, settings):
 def test_it_works_with_a_separate_cache_instance_per_worker():
     name = f"mock-workers-{uuid.uuid4().hex}"
     worker_a, worker_b = MockProvider(cache=LocMemCache(name, {})), MockProvider(cache=LocMemCache(name, {}))
-    rental = worker_a.rent(service="test_pending", capability="sms", max_price=Decimal("1"), idempotency_key="w")
+    rental = worker_a.rent(service="test_pending", capability="sms", country="US",
+                           max_price=Decimal("1"), idempotency_key="w")
     worker_b.cancel(rental.reference)
     assert worker_a.status(rental.reference).state == RentalState.CANCELLED
 

@@ -69,7 +69,8 @@ def test_guarded_calls_record_health_and_feed_the_breaker(settings):
     assert cached("mock").ok is True
     for _ in range(2):
         with pytest.raises(ProviderUnavailable):
-            mock.rent(service="test_unavailable", capability="sms", max_price=Decimal("1"), idempotency_key="x")
+            mock.rent(service="test_unavailable", capability="sms", country="US",
+                      max_price=Decimal("1"), idempotency_key="x")
     assert cached("mock").ok is False and cached("mock").detail == "upstream_error"
     assert breaker_state("mock").state == OPEN
     with pytest.raises(ProviderUnavailable) as caught:
@@ -80,6 +81,7 @@ def test_guarded_calls_record_health_and_feed_the_breaker(settings):
 def test_a_business_no_through_the_guard_counts_as_healthy():
     mock = get_provider("mock")
     with pytest.raises(ProviderRejected):
-        mock.rent(service="test_no_numbers", capability="sms", max_price=Decimal("1"), idempotency_key="x")
+        mock.rent(service="test_no_numbers", capability="sms", country="US",
+                  max_price=Decimal("1"), idempotency_key="x")
     assert cached("mock").ok is True
     assert breaker_state("mock").failures == 0

@@ -91,7 +91,7 @@ def test_a_purchase_refused_with_401_is_resent_once_with_the_same_key(client, rs
     create = rsps.add(responses.POST, f"{API}/verifications", status=401)
     rsps.add(responses.POST, f"{API}/verifications", status=201, headers={"Location": f"{API}/verifications/lr_01ABC"})
     rsps.add(responses.GET, f"{API}/verifications/lr_01ABC", json=details())
-    client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="ver-9")
+    client.rent(service="discord", capability="sms", country="US", max_price=Decimal("1"), idempotency_key="ver-9")
     posts = [c for c in rsps.calls if c.request.url == f"{API}/verifications" and c.request.method == "POST"]
     assert len(posts) == 2 and create.call_count == 1
     assert {c.request.headers["Idempotency-Key"] for c in posts} == {"ver-9"}

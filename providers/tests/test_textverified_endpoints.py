@@ -53,7 +53,8 @@ def test_it_rents_quote_first_then_buys_with_max_price_and_idempotency_key(clien
                       json={"method": "GET", "href": f"{API}/verifications/lr_01ABC"},
                       match=[matchers.header_matcher({"Idempotency-Key": "ver-42"})])
     rsps.add(responses.GET, f"{API}/verifications/lr_01ABC", json=details(), match=[bearer()])
-    rental = client.rent(service="discord", capability="sms", max_price=Decimal("0.75"), idempotency_key="ver-42")
+    rental = client.rent(service="discord", capability="sms", country="US",
+                         max_price=Decimal("0.75"), idempotency_key="ver-42")
     assert rental.reference == "lr_01ABC"
     assert rental.phone_number == "+16184195979"
     assert rental.cost == Decimal("0.5")
@@ -73,7 +74,7 @@ def test_a_recent_quote_is_reused_and_max_price_still_caps_the_purchase(client, 
                       json={"method": "GET", "href": f"{API}/verifications/lr_01ABC"})
     rsps.add(responses.GET, f"{API}/verifications/lr_01ABC", json=details())
     for key in ("ver-1", "ver-2"):
-        client.rent(service="discord", capability="sms", max_price=Decimal("0.75"), idempotency_key=key)
+        client.rent(service="discord", capability="sms", country="US", max_price=Decimal("0.75"), idempotency_key=key)
     assert pricing.call_count == 1 and create.call_count == 2
     assert all(b'"maxPrice": 0.75' in c.request.body.encode() if isinstance(c.request.body, str) else
                b'"maxPrice": 0.75' in c.request.body for c in create.calls)
@@ -84,7 +85,7 @@ def test_it_does_not_buy_when_the_quote_is_above_the_customer_price(client, rsps
     rsps.add(responses.POST, f"{API}/pricing/verifications", json={"serviceName": "whatsapp", "price": 1.5})
     create = rsps.add(responses.POST, f"{API}/verifications", status=201)
     with pytest.raises(ProviderRejected) as caught:
-        client.rent(service="whatsapp", capability="sms", max_price=Decimal("1.49"), idempotency_key="k")
+        client.rent(service="whatsapp", capability="sms", country="US", max_price=Decimal("1.49"), idempotency_key="k")
     assert caught.value.code == "price_above_cap"
     assert create.call_count == 0
 
@@ -98,8 +99,8 @@ def test_it_follows_a_relative_location_or_the_body_link(client, rsps):
              json={"method": "GET", "href": f"{API}/verifications/lr_BODY"})
     rsps.add(responses.GET, f"{API}/verifications/lr_REL", json=details("lr_REL"))
     rsps.add(responses.GET, f"{API}/verifications/lr_BODY", json=details("lr_BODY"))
-    first = client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="a")
-    second = client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="b")
+    first = client.rent(service="discord", capability="sms", country="US", max_price=Decimal("1"), idempotency_key="a")
+    second = client.rent(service="discord", capability="sms", country="US", max_price=Decimal("1"), idempotency_key="b")
     assert (first.reference, second.reference) == ("lr_REL", "lr_BODY")
 
 
@@ -109,14 +110,14 @@ def test_it_rereads_details_once_when_the_number_is_not_there_yet(client, rsps, 
     rsps.add(responses.POST, f"{API}/verifications", status=201, headers={"Location": f"{API}/verifications/lr_01ABC"})
     rsps.add(responses.GET, f"{API}/verifications/lr_01ABC", json=details(number=""))
     rsps.add(responses.GET, f"{API}/verifications/lr_01ABC", json=details(number="+1 (618) 419-5979"))
-    rental = client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="k")
+    rental = client.rent(service="discord", capability="sms", country="US", max_price=Decimal("1"), idempotency_key="k")
     assert rental.phone_number == "+16184195979"
     assert len(sleeps) == 1
 
 
 def test_it_refuses_to_rent_without_an_idempotency_key(client, rsps):
     with pytest.raises(ValueError):
-        client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="  ")
+        client.rent(service="discord", capability="sms", country="US", max_price=Decimal("1"), idempotency_key="  ")
     assert len(rsps.calls) == 0
 
 

@@ -11,7 +11,8 @@ from providers.tests.support import API, API_KEY, TOKEN, add_auth
 
 
 def rent(client):
-    return client.rent(service="discord", capability="sms", max_price=Decimal("1.00"), idempotency_key="ver-1")
+    return client.rent(service="discord", capability="sms", country="US",
+                       max_price=Decimal("1.00"), idempotency_key="ver-1")
 
 
 def quoted(rsps):

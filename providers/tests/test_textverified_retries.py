@@ -57,7 +57,7 @@ def test_it_never_retries_a_post_on_5xx(client, rsps, path):
         rsps.add(responses.POST, f"{API}/pricing/verifications", json={"price": 0.5})
     target = rsps.add(responses.POST, f"{API}{path}", status=503)
     with pytest.raises(ProviderUnavailable):
-        client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="ver-1")
+        client.rent(service="discord", capability="sms", country="US", max_price=Decimal("1"), idempotency_key="ver-1")
     assert target.call_count == 1
 
 
@@ -71,7 +71,8 @@ def test_it_retries_a_purchase_in_flight_with_the_same_key_and_gets_one_verifica
     done = rsps.add(responses.POST, f"{API}/verifications", status=201,
                     headers={"Location": f"{API}/verifications/lr_01ABC"})
     rsps.add(responses.GET, status_url(), json=details())
-    rental = client.rent(service="discord", capability="sms", max_price=Decimal("1"), idempotency_key="ver-1")
+    rental = client.rent(service="discord", capability="sms", country="US",
+                         max_price=Decimal("1"), idempotency_key="ver-1")
     assert rental.reference == "lr_01ABC"
     assert conflict.call_count == 1 and done.call_count == 1
     assert sleeps == [0.5, 1.0]  # brief, growing, never the 30 s the upstream suggested

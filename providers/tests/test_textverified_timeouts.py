@@ -43,13 +43,15 @@ def test_a_purchase_that_times_out_is_not_resent_and_repeating_it_buys_once(fake
     # Upstream processes the purchase, then holds the answer back: the ambiguous timeout.
     fake_server.fake.add_fault(Fault(stall=30, path="/api/pub/v2/verifications", method="POST", count=1))
     with pytest.raises(ProviderUnavailable) as caught:
-        client.rent(service="discord", capability="sms", max_price=Decimal("1.00"), idempotency_key="ver-77")
+        client.rent(service="discord", capability="sms", country="US",
+                    max_price=Decimal("1.00"), idempotency_key="ver-77")
     assert caught.value.code == "timeout"
     assert fake_server.fake.count("POST", "/api/pub/v2/verifications") == 1
     assert len(fake_server.fake.records) == 1
     balance_after_one = fake_server.fake.balance
 
-    rental = client.rent(service="discord", capability="sms", max_price=Decimal("1.00"), idempotency_key="ver-77")
+    rental = client.rent(service="discord", capability="sms", country="US",
+                         max_price=Decimal("1.00"), idempotency_key="ver-77")
     assert fake_server.fake.count("POST", "/api/pub/v2/verifications") == 2
     assert list(fake_server.fake.records) == [rental.reference]
     assert fake_server.fake.balance == balance_after_one

@@ -150,12 +150,17 @@ class TextVerifiedClient:
 
     # --- purchase -----------------------------------------------------------------------------------
 
-    def rent(self, *, service: str, capability: str, max_price: Decimal, idempotency_key: str) -> Rental:
+    def rent(self, *, service: str, capability: str, country: str, max_price: Decimal, idempotency_key: str) -> Rental:
         """Quote, then buy with maxPrice and an Idempotency-Key. Calling it again with the same key
-        after a timeout returns the same verification instead of buying a second one."""
+        after a timeout returns the same verification instead of buying a second one.
+        ProviderRejected(unsupported_country), before any request, for a country other than the US."""
         key = (idempotency_key or "").strip()
         if not 1 <= len(key) <= 256:
             raise ValueError("rent() needs an idempotency key of 1-256 characters")
+        if (country or "").upper() != "US":
+            # TextVerified's API has no country parameter: everything it sells is a US number.
+            raise ProviderRejected(f"TextVerified sells US numbers only, not {country!r} ones.",
+                                   code="unsupported_country")
         cost = self._recent_quote(service=service, capability=capability)
         if cost > max_price:
             raise ProviderRejected(f"TextVerified charges {cost} for {service}/{capability}, above our cap {max_price}.",

@@ -117,7 +117,15 @@
     }, 2000);
   }
 
-  /* +15550101234 → (555) 010-1234; other countries: the digits after the country code, grouped. */
+  // How a country writes its numbers at home (trunk prefix and grouping), by dialling code; each #
+  // takes one digit of the national number. A number of another length falls back to plain groups.
+  const NATIONAL_PATTERNS = {
+    44: "0#### ######", 49: "0## ########", 61: "(0#) #### ####", 33: "0# ## ## ## ##", 31: "0#-########",
+    34: "### ### ###", 48: "### ### ###", 91: "##### #####", 55: "(##) #####-####", 52: "## #### ####",
+  };
+
+  /* +15550101234 → (555) 010-1234, +447700900123 → 07700 900123; otherwise the digits after the
+   * country code, grouped. */
   function nationalFormat(e164, diallingCode) {
     if (!e164) return "";
     const digits = String(e164).replace(/\D/g, "");
@@ -126,6 +134,11 @@
     }
     const cc = String(diallingCode || "").replace(/\D/g, "");
     const rest = cc && digits.indexOf(cc) === 0 ? digits.slice(cc.length) : digits;
+    const pattern = NATIONAL_PATTERNS[cc];
+    if (pattern && pattern.split("#").length - 1 === rest.length) {
+      let next = 0;
+      return pattern.replace(/#/g, function () { return rest[next++]; });
+    }
     return rest.replace(/(\d{3})(?=\d{4})/g, "$1 ");
   }
 

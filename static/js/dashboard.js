@@ -2,7 +2,7 @@
  *
  * Everything goes through the JSON API with the session cookie and the CSRF header, so the page
  * buys, polls, cancels and reports exactly as an integrator does. SMS text is written by strangers:
- * it is only ever set with textContent.
+ * it is only ever set with textContent. Each SMS or call is drawn by static/js/inbox.js.
  */
 (function () {
   "use strict";
@@ -48,6 +48,7 @@
     const radios = Array.from(form.querySelectorAll('input[name="capability"]'));
     let intent = null; // {fingerprint, key}: one Idempotency-Key per purchase intent
     let inFlight = false;
+    let wanted = capability(); // the customer's own choice; a service that lacks it only borrows the other
 
     function chosenService() {
       const option = service.selectedIndex >= 0 ? service.options[service.selectedIndex] : null;
@@ -62,13 +63,12 @@
     function update() {
       const option = chosenService();
       if (option) {
-        // Offer only what the service sells; move the choice if the current one is not sold.
+        // Offer only what the service sells. The customer's choice comes back as soon as a service
+        // sells it again: a voice-only service must not leave later purchases on voice (+premium).
         radios.forEach(function (r) { r.disabled = !option.dataset[r.value]; });
-        const current = radios.find(function (r) { return r.checked; });
-        if (!current || current.disabled) {
-          const other = radios.find(function (r) { return !r.disabled; });
-          if (other) other.checked = true;
-        }
+        const pick = radios.find(function (r) { return r.value === wanted && !r.disabled; }) ||
+          radios.find(function (r) { return !r.disabled; });
+        if (pick) pick.checked = true;
         const only = radios.filter(function (r) { return !r.disabled; });
         capabilityNote.hidden = only.length !== 1;
         capabilityNote.textContent = only.length === 1
@@ -155,7 +155,12 @@
     });
     service.addEventListener("change", update);
     countrySelect.addEventListener("change", update);
-    radios.forEach(function (r) { r.addEventListener("change", update); });
+    radios.forEach(function (r) {
+      r.addEventListener("change", function () {
+        wanted = capability();
+        update();
+      });
+    });
 
     form.addEventListener("submit", async function (event) {
       event.preventDefault();
@@ -301,53 +306,8 @@
     items.forEach(function (item) {
       if (card.shown.has(item.id)) return;
       card.shown.add(item.id);
-      list.appendChild(voice ? callItem(item) : messageItem(item));
+      list.appendChild(voice ? N.inbox.callItem(item) : N.inbox.messageItem(item));
     });
-  }
-
-  function element(tag, className, text) {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text != null) el.textContent = text; // text only, never HTML: strangers write these
-    return el;
-  }
-
-  function timeElement(iso) {
-    const el = element("time", "muted small", N.localTime(iso));
-    el.setAttribute("datetime", iso);
-    return el;
-  }
-
-  function messageItem(message) {
-    const li = element("li", "item");
-    const head = element("div", "item-head");
-    head.appendChild(timeElement(message.received_at));
-    head.appendChild(element("span", "sender", message.sender ? "from " + message.sender : ""));
-    li.appendChild(head);
-    li.appendChild(element("p", "sms-text", message.text));
-    return li;
-  }
-
-  function callItem(call) {
-    const li = element("li", "item");
-    const head = element("div", "item-head");
-    head.appendChild(timeElement(call.received_at));
-    head.appendChild(element("span", "sender", "from " + (call.caller || "unknown caller") +
-      (call.duration ? " · " + call.duration + " s" : "")));
-    li.appendChild(head);
-    if (/^https?:\/\//i.test(call.recording_url || "")) {
-      const audio = document.createElement("audio");
-      audio.controls = true;
-      audio.preload = "none";
-      audio.src = call.recording_url;
-      audio.setAttribute("aria-label", "Recording of the call from " + (call.caller || "an unknown caller"));
-      li.appendChild(audio);
-    }
-    if (call.transcription) {
-      li.appendChild(element("p", "transcription-label muted small", "Transcription"));
-      li.appendChild(element("p", "sms-text", call.transcription));
-    }
-    return li;
   }
 
   function tick(card) {
@@ -499,7 +459,25 @@
     }
   }
 
-  function dismiss(card) {
+  /* Remembered by the server (the verification's dismissed_at), so the card stays gone after a
+   * reload and on the customer's other devices; the history still lists it. */
+  async function dismiss(card) {
+    const control = button(card, "dismiss");
+    control.disabled = true;
+    showCardError(card, "");
+    let result = null;
+    try {
+      result = await N.api("/dashboard/verifications/" + card.v.id + "/dismiss", { method: "POST" });
+    } catch (err) {
+      result = null;
+    }
+    if (!result || !(result.ok || result.status === 404)) { // 404: it is gone anyway
+      control.disabled = false;
+      showCardError(card, result
+        ? N.errorOf(result).message || "Could not dismiss the card (HTTP " + result.status + ")."
+        : "Network problem: the card was not dismissed. Try again.");
+      return;
+    }
     card.removed = true;
     clearTimeout(card.pollTimer);
     clearInterval(card.ticker);

@@ -97,7 +97,7 @@ def test_the_dashboard_offers_enabled_countries_with_flag_dialling_code_and_simu
     shop["gb"].save()
     html = alice_client.get("/dashboard").content.decode()
     assert re.findall(r'<option value="([A-Z]{2})"', html) == ["US"]
-    assert "🇺🇸 United States (+1) · simulated</option>" in html  # every country is the mock's in tests
+    assert "🇺🇸 US · United States (+1) · simulated</option>" in html  # every country is the mock's in tests
     assert 'data-simulated="1"' in html
 
 
@@ -115,7 +115,7 @@ def test_the_dashboard_lists_the_verifications_still_in_use(alice_client, alice,
     assert [c["id"] for c in cards] == [str(receiving.pk), str(pending.pk)]
     voice = cards[0]
     assert (voice["service_name"], voice["country_label"], voice["capability"], voice["price"], voice["code"]) == (
-        "WhatsApp", "🇺🇸 United States", "voice", "1.80", "123456")
+        "WhatsApp", "🇺🇸 US · United States", "voice", "1.80", "123456")
     assert voice["calls"][0]["recording_url"] == "https://recordings.example/c1.mp3"
     assert cards[1]["messages"] == [] and cards[1]["code"] is None and cards[1]["phone_number"] == "+12125550123"
 
@@ -147,7 +147,8 @@ def test_the_dashboard_costs_the_same_queries_for_one_card_or_twenty(alice_clien
 def test_the_dashboard_loads_only_its_own_static_files(alice_client, shop):
     response = alice_client.get("/dashboard")
     html = response.content.decode()
-    assert re.findall(r'<script src="([^"]+)"', html) == ["/static/js/app.js", "/static/js/dashboard.js"]
+    assert re.findall(r'<script src="([^"]+)"', html) == [
+        "/static/js/app.js", "/static/js/inbox.js", "/static/js/dashboard.js"]
     assert re.findall(r"<script(?![^>]*(?:src=|application/json))", html) == []  # no inline script
     assert 'style="' not in html and "http://" not in html and "https://" not in html  # works offline
 

@@ -51,3 +51,13 @@ def test_in_production_passwords_are_random_and_printed_once(db, capsys, setting
     second = capsys.readouterr().out
     assert password not in second and "unchanged" in second
     assert User.objects.get(email="demo@namaskah.dev").check_password(password)
+
+
+def test_the_demo_catalogue_holds_no_test_mode_service():
+    # TextVerified's test-mode names (the fake server's scenarios) are fixtures, not things to sell.
+    from providers.simulation import SCENARIOS
+    from verifications import seed
+
+    names = {part for row in seed.SERVICES for part in (row[0], row[1], row[2])}
+    assert not names & set(SCENARIOS)
+    assert not [name for name in names if name.lower().startswith("test")]
