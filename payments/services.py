@@ -201,9 +201,10 @@ def record_refunds(*, charge: Charge, via: Via = Via()) -> list[str]:
     topup = _topup_for_payment(charge.payment_intent)
     if topup is None:
         return [_note(via, charge.id, Outcome.UNKNOWN_PAYMENT, f"refund of payment_intent={charge.payment_intent!r}")]
+    refunds = gateway.current().refunds_for_charge(charge_id=charge.id)
+    # Stripe lists the newest first: the ledger takes them in the order they happened.
     outcomes = [record_refund(topup=topup, refund=refund, via=via)
-                for refund in gateway.current().refunds_for_charge(charge_id=charge.id)
-                if refund.status in REFUNDS_TO_DEBIT]
+                for refund in reversed(refunds) if refund.status in REFUNDS_TO_DEBIT]
     return outcomes or [_note(via, charge.id, Outcome.IGNORED, "no refund that gave money back", topup)]
 
 
