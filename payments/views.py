@@ -117,4 +117,4 @@ def mock_checkout_action(request, session_id: str, action: str):
 
 def _mock_page(request, session: MockCheckoutSession, *, error: str = "", status: int = 200):
     return render(request, "payments/mock_checkout.html", {
-        "session": session, "amount": Decimal(session.amount_total) / 100, "error": error}, status=status)
+        "session": session, "amount": (Decimal(session.amount_total) / 100).quantize(Decimal("0.01")), "error": error}, status=status)
