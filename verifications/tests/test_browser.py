@@ -312,7 +312,8 @@ def test_it_shows_clear_inline_errors(shop, page, settings):
     choose(page, search="telegram", service="telegram")
     page.get_by_role("button", name="Create verification").click()
     expect(error).to_have_text("Insufficient balance: this verification costs $1.00 and your balance is $0.50. "
-                               "You are missing $0.50.")
+                               "You are missing $0.50. Add funds")
+    expect(error.get_by_role("link", name="Add funds")).to_have_attribute("href", re.compile(r"^http://.+/add-funds$"))
     shoot(page, "07-insufficient-balance")
     accounts.credit(user=user, amount="9.50", memo="top-up")
 
