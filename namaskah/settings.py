@@ -1,7 +1,7 @@
 """Namaskah settings: one file, read from the environment, with embedded defaults.
 
-Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock provider. Production
-(DEBUG=false) refuses to start until the secrets, hosts, shared cache and provider are set. Every
+Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock provider, mock payments. Production
+(DEBUG=false) refuses to start until the secrets, hosts, shared cache, provider and Stripe are set. Every
 variable is documented in README.md and .env.example.
 """
 import os
