@@ -42,7 +42,8 @@ class TopUp(models.Model):
         verbose_name = "top-up"
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="topup_amount_positive"),
-            models.CheckConstraint(condition=~Q(status="paid") | Q(paid_at__isnull=False), name="topup_paid_has_paid_at"),
+            models.CheckConstraint(condition=~Q(status="paid") | Q(paid_at__isnull=False),
+                                   name="topup_paid_has_paid_at"),
             # Refunds and disputes find their top-up by payment intent: it must name one top-up.
             models.UniqueConstraint(fields=["stripe_payment_intent"], condition=~Q(stripe_payment_intent=""),
                                     name="topup_one_per_payment_intent"),

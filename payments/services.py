@@ -186,7 +186,8 @@ def close_session(*, session: Session, status: str, via: Via = Via()) -> str:
     TopUp.objects.filter(pk=topup.pk, status=Status.PENDING).update(status=status, updated_at=timezone.now())
     topup.refresh_from_db()
     if topup.status != status:
-        return _note(via, session.id, Outcome.WRONG_STATE, f"the top-up is {topup.status}; {via.event_type} ignored", topup)
+        return _note(via, session.id, Outcome.WRONG_STATE, f"the top-up is {topup.status}; {via.event_type} ignored",
+                     topup)
     return _note(via, session.id, outcome, "", topup)
 
 
@@ -236,8 +237,8 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
     if not stripe_id or not cents or cents <= 0:
         return _note(via, stripe_id, Outcome.AMOUNT_MISMATCH, f"{kind} without an id or a positive amount", topup)
     if currency != topup.currency:
-        return _note(via, stripe_id, Outcome.CURRENCY_MISMATCH, f"{kind} in {currency!r}; the top-up is {topup.currency}",
-                     topup)
+        return _note(via, stripe_id, Outcome.CURRENCY_MISMATCH,
+                     f"{kind} in {currency!r}; the top-up is {topup.currency}", topup)
     if TopUpReversal.objects.filter(stripe_id=stripe_id).exists():
         return _note(via, stripe_id, Outcome.ALREADY_DEBITED, "", topup)
     wanted = (Decimal(cents) / 100).quantize(CENT)
@@ -262,7 +263,8 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
         # IntegrityError: topup_reversal_once_per_stripe_id caught a twin the lock did not (SQLite).
         return _note(via, stripe_id, Outcome.ALREADY_DEBITED, "", topup)
     capped = f" (capped from ${wanted})" if amount != wanted else ""
-    return _note(via, stripe_id, Outcome.DEBITED, f"${amount} taken back{capped}; balance ${entry.balance_after}", topup)
+    return _note(via, stripe_id, Outcome.DEBITED, f"${amount} taken back{capped}; balance ${entry.balance_after}",
+                 topup)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -45,7 +45,8 @@ def add_funds(request):
                 status = 503
             else:
                 return redirect(topup.checkout_url)
-    response = render(request, "payments/add_funds.html", {"form": form}, status=status)
+    response = render(request, "payments/add_funds.html", {
+        "form": form, "balance": Account.objects.get(user=request.user).balance}, status=status)
     response["Content-Security-Policy"] = ADD_FUNDS_CSP
     return response
 
@@ -116,5 +117,6 @@ def mock_checkout_action(request, session_id: str, action: str):
 
 
 def _mock_page(request, session: MockCheckoutSession, *, error: str = "", status: int = 200):
-    return render(request, "payments/mock_checkout.html", {
-        "session": session, "amount": (Decimal(session.amount_total) / 100).quantize(Decimal("0.01")), "error": error}, status=status)
+    amount = (Decimal(session.amount_total) / 100).quantize(Decimal("0.01"))
+    return render(request, "payments/mock_checkout.html", {"session": session, "amount": amount, "error": error},
+                  status=status)

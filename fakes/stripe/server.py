@@ -29,7 +29,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
-        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         try:
             reply = self.server.fake.handle(method=self.command, path=parts.path, query=parts.query,
                                             headers=self.headers, body=body, base_url=f"http://{host}")

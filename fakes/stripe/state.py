@@ -113,7 +113,8 @@ class FakeStripe:
                 return _error(400, f"Missing required param: {name}.", code="parameter_missing")
         items = params.get("line_items") or {}
         try:
-            amount = sum(int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1)) for item in items.values())
+            amount = sum(int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
+                         for item in items.values())
             currency = {item["price_data"]["currency"] for item in items.values()}.pop()
         except (KeyError, ValueError, TypeError):
             return _error(400, "line_items need price_data[currency], price_data[unit_amount] and quantity.")
@@ -244,7 +245,8 @@ class FakeStripe:
         with self.lock:
             return copy.deepcopy(self.sessions[session_id])
 
-    def event(self, event_type: str, obj: dict, *, timestamp: int | None = None, secret: str | None = None) -> SignedEvent:
+    def event(self, event_type: str, obj: dict, *, timestamp: int | None = None,
+              secret: str | None = None) -> SignedEvent:
         """Any event, signed at `timestamp` (default now) with `secret` (default the fake's)."""
         with self.lock:
             return self._event(event_type, obj, timestamp=timestamp, secret=secret)
@@ -260,7 +262,8 @@ class FakeStripe:
         payment_intent = self.sessions[session_id]["payment_intent"]
         return next(c for c in self.charges.values() if c["payment_intent"] == payment_intent)
 
-    def _event(self, event_type: str, obj: dict, *, timestamp: int | None = None, secret: str | None = None) -> SignedEvent:
+    def _event(self, event_type: str, obj: dict, *, timestamp: int | None = None,
+               secret: str | None = None) -> SignedEvent:
         payload = json.dumps({
             "id": _id("evt"), "object": "event", "api_version": API_VERSION, "created": int(self.clock()),
             "livemode": False, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},

@@ -117,3 +117,11 @@ def test_add_funds_is_linked_from_the_header_and_the_account_page(alice_client):
 def test_add_funds_needs_a_login(client, db):
     response = client.get("/add-funds")
     assert response.status_code == 302 and response["Location"].startswith("/login")
+
+
+def test_it_explains_a_balance_below_zero(alice, alice_client):
+    from accounts.models import Account
+
+    Account.objects.filter(user=alice).update(balance=Decimal("-4.00"))
+    page = alice_client.get("/add-funds").content.decode()
+    assert "Your balance is $-4.00 because a card top-up was refunded or" in page

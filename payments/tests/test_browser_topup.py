@@ -6,19 +6,22 @@ signed Stripe-shaped event through the real webhook path.
 """
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from accounts.models import LedgerEntry, User
 from payments.models import TopUp
 from verifications.models import Verification
-from verifications.tests.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM, PASSWORD, SMS_WAIT, browser, buy, choose, field, page, shoot, shop,
-)
+from verifications.tests import test_browser as dashboard_browser
+from verifications.tests.test_browser import CHROMIUM, PASSWORD, SMS_WAIT, buy, choose, field, shoot
+
+# The dashboard browser tests' fixtures: one Chromium, one live server, the same shop.
+browser, page, shop = dashboard_browser.browser, dashboard_browser.page, dashboard_browser.shop
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason="browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install chromium"),
 ]
 
@@ -53,7 +56,8 @@ def test_a_new_customer_adds_funds_by_card_and_receives_a_code(shop, page):
     page.get_by_role("button", name="Pay $10.00").click()
 
     page.wait_for_url(re.compile(r"/add-funds/[0-9a-f-]{36}/paid$"))
-    expect(page.locator("#topup-message")).to_have_text("Your top-up of $10.00 is credited. Your new balance is $10.00.")
+    expect(page.locator("#topup-message")).to_have_text(
+        "Your top-up of $10.00 is credited. Your new balance is $10.00.")
     expect(page.locator("#balance")).to_have_text("$10.00")
     shoot(page, "22-topup-credited")
     user = User.objects.get(email="newcomer@example.com")

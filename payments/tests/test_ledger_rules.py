@@ -48,7 +48,8 @@ def test_a_reversal_needs_its_topup_and_a_negative_amount(alice, topup, kind):
 def test_a_refund_or_dispute_id_is_recorded_once(alice, topup):
     first = entry(alice.account, kind="dispute", amount=Decimal("-1.00"), balance_after=Decimal("-1.00"), topup=topup)
     second = entry(alice.account, kind="dispute", amount=Decimal("-1.00"), balance_after=Decimal("-2.00"), topup=topup)
-    TopUpReversal.objects.create(topup=topup, kind="dispute", stripe_id="du_1", amount=Decimal("1.00"), ledger_entry=first)
+    TopUpReversal.objects.create(topup=topup, kind="dispute", stripe_id="du_1", amount=Decimal("1.00"),
+                                 ledger_entry=first)
     with pytest.raises(IntegrityError), transaction.atomic():
         TopUpReversal.objects.create(topup=topup, kind="dispute", stripe_id="du_1", amount=Decimal("1.00"),
                                      ledger_entry=second)

@@ -63,6 +63,17 @@ def test_decline_expires_the_session_and_returns_with_nothing_charged(alice, ali
     assert PaymentEvent.objects.get().event_type == "checkout.session.expired"
 
 
+def test_cancel_on_the_mock_page_expires_the_session_through_its_event(alice, alice_client, checkout):
+    cancel_url = MockCheckoutSession.objects.get().cancel_url.removeprefix("http://testserver")
+
+    followed = alice_client.get(cancel_url, follow=True)
+
+    assert "Payment cancelled: nothing was charged." in followed.content.decode()
+    assert (TopUp.objects.get().status, MockCheckoutSession.objects.get().status) == ("expired", "expired")
+    assert PaymentEvent.objects.get().event_type == "checkout.session.expired"
+    assert press(alice_client, checkout, "pay").status_code == 409 and balance(alice) == Decimal("0.00")
+
+
 def test_pay_later_credits_when_the_bank_confirms(alice, alice_client, checkout):
     press(alice_client, checkout, "later")
     topup = TopUp.objects.get()
