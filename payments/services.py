@@ -259,12 +259,16 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
                 account=account, topup=topup, kind=ledger_kind, amount=amount,
                 memo=f"card top-up {'refunded' if kind == TopUpReversal.Kind.REFUND else 'disputed'} ({stripe_id})")
             TopUpReversal.objects.create(topup=topup, kind=kind, stripe_id=stripe_id, amount=amount, ledger_entry=entry)
+            # Taken back before we credited it (a delayed payment still settling): the books are right
+            # once it is credited, but a person should look.
+            uncredited = not TopUp.objects.filter(pk=topup.pk, status=Status.PAID).exists()
     except (_AlreadyTakenBack, IntegrityError):
         # IntegrityError: topup_reversal_once_per_stripe_id caught a twin the lock did not (SQLite).
         return _note(via, stripe_id, Outcome.ALREADY_DEBITED, "", topup)
     capped = f" (capped from ${wanted})" if amount != wanted else ""
-    return _note(via, stripe_id, Outcome.DEBITED, f"${amount} taken back{capped}; balance ${entry.balance_after}",
-                 topup)
+    unpaid = " before the top-up was credited" if uncredited else ""
+    return _note(via, stripe_id, Outcome.DEBITED,
+                 f"${amount} taken back{capped}{unpaid}; balance ${entry.balance_after}", topup, attention=uncredited)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -126,3 +126,18 @@ def test_it_answers_503_when_stripe_cannot_list_the_refunds_and_debits_on_redeli
     fake_stripe.down = False
     assert post_event(client, event).json()["outcome"] == "debited"
     assert balance(alice) == Decimal("0.00")
+
+
+def test_a_refund_of_a_delayed_payment_not_yet_credited_is_debited_and_flagged(alice, client, fake_stripe):
+    topup = open_topup(alice, "10.00")
+    post_event(client, fake_stripe.pay(topup.stripe_session_id, delayed=True))
+
+    assert post_event(client, fake_stripe.refund(topup.stripe_session_id)).json()["outcome"] == "debited"
+    assert balance(alice) == Decimal("-10.00")
+    flagged = PaymentEvent.objects.get(outcome="debited")
+    assert flagged.needs_attention and "before the top-up was credited" in flagged.detail
+
+    # Once the payment settles, the credit makes the books whole again.
+    post_event(client, fake_stripe.settle(topup.stripe_session_id))
+    assert balance(alice) == Decimal("0.00")
+    assert ledger_mismatches() == []
