@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 ZERO = Decimal("0.00")
+# Ledger kinds that take back a card top-up; the only entries allowed to take a balance below zero.
+REVERSAL_KINDS = ("topup_refund", "dispute")
 
 
 class UserManager(BaseUserManager):
@@ -78,8 +80,11 @@ class Account(models.Model):
     balance = models.DecimalField(max_digits=12, decimal_places=2, default=ZERO)
     updated_at = models.DateTimeField(auto_now=True)
 
-    class Meta:
-        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_non_negative")]
+    # No CHECK (balance >= 0) on this row any more: a refunded or disputed card top-up may take the
+    # balance below zero, and a check on the account cannot know which entry moved it. The rule lives
+    # on the ledger, where the kind is known (ledger_only_reversals_go_below_zero), and this column is
+    # only ever written by accounts.services in the transaction that appends the entry it copies;
+    # audit_ledger proves balance = sum of the entries, so a balance set by any other path shows up.
 
     def __str__(self) -> str:
         return f"{self.user.email}: ${self.balance}"
@@ -99,6 +104,9 @@ class LedgerEntry(models.Model):
         CHARGE = "charge", "Charge"
         REFUND = "refund", "Refund"
         ADJUSTMENT = "adjustment", "Adjustment"
+        # A card top-up taken back by Stripe: a refund, or a dispute (chargeback) the customer opened.
+        TOPUP_REFUND = "topup_refund", "Top-up refunded"
+        DISPUTE = "dispute", "Top-up disputed"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -106,6 +114,11 @@ class LedgerEntry(models.Model):
     balance_after = models.DecimalField(max_digits=12, decimal_places=2)
     verification = models.ForeignKey(
         "verifications.Verification", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    # The card top-up a credit, refund or dispute entry belongs to (payments.TopUp; referenced by
+    # name only: accounts sits below payments and never imports it).
+    topup = models.ForeignKey(
+        "payments.TopUp", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -126,18 +139,29 @@ class LedgerEntry(models.Model):
                     | Q(kind="charge", amount__lt=0)
                     | Q(kind="refund", amount__gt=0)
                     | Q(kind="adjustment")
+                    | Q(kind__in=REVERSAL_KINDS, amount__lt=0)
                 ),
                 name="ledger_amount_sign_matches_kind",
             ),
-            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_non_negative"),
+            # Only a top-up reversal may take a balance below zero. An entry that adds money may
+            # leave it there (a top-up or a verification refund smaller than the debt must still
+            # land); every other entry that takes money must leave the balance at zero or above.
             models.CheckConstraint(
-                condition=Q(kind__in=["topup", "adjustment"]) | Q(verification__isnull=False),
+                condition=Q(balance_after__gte=0) | Q(amount__gt=0) | Q(kind__in=REVERSAL_KINDS),
+                name="ledger_only_reversals_go_below_zero",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["topup", "adjustment", *REVERSAL_KINDS]) | Q(verification__isnull=False),
                 name="ledger_charge_refund_have_verification",
             ),
+            models.CheckConstraint(condition=~Q(kind__in=REVERSAL_KINDS) | Q(topup__isnull=False),
+                                   name="ledger_reversals_have_topup"),
             # Exactly-once money: a verification is charged at most once and refunded at most once,
             # whatever races the application loses.
             models.UniqueConstraint(fields=["verification"], condition=Q(kind="charge"), name="ledger_one_charge_per_verification"),
             models.UniqueConstraint(fields=["verification"], condition=Q(kind="refund"), name="ledger_one_refund_per_verification"),
+            # A card top-up is credited at most once, whatever webhook redeliveries or reconcile runs race.
+            models.UniqueConstraint(fields=["topup"], condition=Q(kind="topup"), name="ledger_one_credit_per_topup"),
         ]
 
     def __str__(self) -> str:

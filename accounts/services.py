@@ -20,7 +20,7 @@ from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ZERO, Account, ApiKey, LedgerEntry, User
+from accounts.models import REVERSAL_KINDS, ZERO, Account, ApiKey, LedgerEntry, User
 from accounts.money import parse_amount
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,14 @@ class InsufficientBalance(Exception):
         self.balance = balance
         self.required = required
         self.missing = required - balance
-        super().__init__(f"Insufficient balance: ${required} needed, ${balance} available (${self.missing} missing)")
+        if balance < ZERO:
+            # Below zero only after a card top-up was refunded or disputed: say why, and what to do.
+            message = (f"Your balance is ${balance} because a card top-up was refunded or disputed: "
+                       f"add funds to settle it (${required} needed, ${self.missing} missing).")
+        else:
+            message = (f"Insufficient balance: ${required} needed, ${balance} available "
+                       f"(${self.missing} missing). Add funds to continue.")
+        super().__init__(message)
 
 
 class AlreadyRefunded(Exception):
@@ -48,16 +55,18 @@ def lock_account(*, user: User) -> Account:
 
 
 def _post_locked(*, account: Account, kind: str, amount: Decimal, memo: str = "", verification=None,
-                 created_by: User | None = None) -> LedgerEntry:
+                 topup=None, created_by: User | None = None) -> LedgerEntry:
     new_balance = account.balance + amount
-    if new_balance < ZERO:
+    # Taking money may not go below zero, except for a top-up reversal (Stripe already took the money
+    # back); adding money is always allowed, also when it leaves a negative balance short of zero.
+    if amount < ZERO and new_balance < ZERO and kind not in REVERSAL_KINDS:
         raise InsufficientBalance(balance=account.balance, required=-amount)
     # F() is not needed: the row is locked, so the value we read is the value we overwrite.
     account.balance = new_balance
     account.save(update_fields=["balance", "updated_at"])
     return LedgerEntry.objects.create(
         account=account, kind=kind, amount=amount, balance_after=new_balance,
-        verification=verification, created_by=created_by, memo=memo[:255],
+        verification=verification, topup=topup, created_by=created_by, memo=memo[:255],
     )
 
 
@@ -123,6 +132,25 @@ def manual_entry(*, user: User, kind: str, amount: Decimal | str, memo: str, sta
         memo = f"ops command {command}: {memo.strip()}"
     operation = credit if kind == LedgerEntry.Kind.TOPUP else adjust
     return operation(user=user, amount=amount, memo=memo, created_by=staff)
+
+
+def credit_topup_locked(*, account: Account, topup, amount: Decimal, memo: str) -> LedgerEntry:
+    """Credit a paid card top-up to an account the caller locked.
+
+    Raises IntegrityError on a second credit of the same top-up (ledger_one_credit_per_topup)."""
+    if amount <= ZERO:
+        raise ValueError("a top-up credit must be positive")
+    return _post_locked(account=account, kind=LedgerEntry.Kind.TOPUP, amount=amount, topup=topup, memo=memo)
+
+
+def debit_topup_reversal_locked(*, account: Account, topup, kind: str, amount: Decimal, memo: str) -> LedgerEntry:
+    """Take back a refunded or disputed card top-up from an account the caller locked; the balance
+    may go below zero (purchases are then refused until a top-up settles it)."""
+    if kind not in REVERSAL_KINDS:
+        raise ValueError(f"{kind!r} is not a top-up reversal")
+    if amount <= ZERO:
+        raise ValueError("a reversal amount must be positive")
+    return _post_locked(account=account, kind=kind, amount=-amount, topup=topup, memo=memo)
 
 
 def charge_locked(*, account: Account, verification, amount: Decimal) -> LedgerEntry:

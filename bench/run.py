@@ -122,6 +122,12 @@ def server_env(args, *, port: int, fake_port: int, metrics_dir: str, metrics_tok
         "TEXTVERIFIED_BASE_URL": f"http://127.0.0.1:{fake_port}",
         "TEXTVERIFIED_API_KEY": FAKE_KEY,
         "TEXTVERIFIED_EMAIL": FAKE_EMAIL,
+        # Production refuses to start without real payments; the benchmark never tops up, and a
+        # stray call would fail on a closed local port instead of reaching Stripe.
+        "PAYMENTS": "stripe",
+        "STRIPE_SECRET_KEY": "sk_test_benchmark_never_used",
+        "STRIPE_WEBHOOK_SECRET": "whsec_benchmark_never_used",
+        "STRIPE_API_BASE": "http://127.0.0.1:9",
         # Plain HTTP on loopback: no TLS redirect, no Secure-only cookies.
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_COOKIES": "false",

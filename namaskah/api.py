@@ -9,6 +9,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -16,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.money import money_str
 from accounts.services import InsufficientBalance
 from namaskah.ratelimit import RateLimited
+from payments.services import PaymentsUnavailable
 from providers.base import ProviderRejected, ProviderUnavailable
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
 
@@ -40,8 +42,13 @@ def error_response(status_code: int, code: str, message: str, headers: dict | No
 
 def exception_handler(exc, context):
     if isinstance(exc, InsufficientBalance):
+        request = context.get("request")
+        topup_url = request.build_absolute_uri(reverse("add-funds")) if request is not None else reverse("add-funds")
         return error_response(402, "insufficient_balance", str(exc), balance=money_str(exc.balance),
-                              required=money_str(exc.required), missing=money_str(exc.missing))
+                              required=money_str(exc.required), missing=money_str(exc.missing), topup_url=topup_url)
+    if isinstance(exc, PaymentsUnavailable):
+        return error_response(503, exc.code, exc.message, headers={"Retry-After": str(DEFAULT_RETRY_AFTER)},
+                              retry_after=DEFAULT_RETRY_AFTER)
     for kind, status_code in DOMAIN_STATUS.items():
         if isinstance(exc, kind):
             return error_response(status_code, exc.code, exc.message)

@@ -65,6 +65,22 @@ def number(environ, name: str, default: float, *, minimum: float | None = None, 
     return float(value)
 
 
+def money(environ, name: str, default: Decimal) -> Decimal:
+    """A positive USD amount with at most 2 decimal places, as a Decimal (never a float)."""
+    raw = get(environ, name)
+    if raw is None:
+        return default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"{name}={raw!r} is not an amount like 5 or 5.00") from None
+    if not value.is_finite() or value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be a positive amount")
+    if value.as_tuple().exponent < -2:
+        raise ConfigError(f"{name}={raw!r} has more than 2 decimal places")
+    return value.quantize(Decimal("0.01"))
+
+
 def choice(environ, name: str, default: str | None, choices: tuple[str, ...]) -> str | None:
     raw = get(environ, name)
     if raw is None:

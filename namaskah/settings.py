@@ -1,12 +1,13 @@
 """Namaskah settings: one file, read from the environment, with embedded defaults.
 
-Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock provider. Production
-(DEBUG=false) refuses to start until the secrets, hosts, shared cache and provider are set. Every
+Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock provider, mock payments. Production
+(DEBUG=false) refuses to start until the secrets, hosts, shared cache, provider and Stripe are set. Every
 variable is documented in README.md and .env.example.
 """
 import os
 import re
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from namaskah import env
@@ -17,6 +18,7 @@ E = os.environ
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789"
 DEV_JWT_SECRET_KEY = "dev-only-insecure-jwt-signing-key-never-use-in-production-987654"
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_dev_only_mock_checkout_never_use_in_production"
 
 try:
     DEBUG = env.boolean(E, "DEBUG", True)
@@ -113,6 +115,29 @@ try:
     MOCK_VERIFICATION_LIFETIME = env.integer(E, "MOCK_VERIFICATION_LIFETIME", 900, minimum=10, maximum=86400)
     MOCK_LATENCY = env.number(E, "MOCK_LATENCY", 0.0, minimum=0, maximum=60)
     MOCK_FAILURE_RATE = env.number(E, "MOCK_FAILURE_RATE", 0.0, minimum=0, maximum=1)
+
+    # --- Payments: card top-ups through Stripe Checkout (payments/) --------------------------------
+    PAYMENTS = env.choice(E, "PAYMENTS", None, ("stripe", "mock"))
+    if not DEBUG and PAYMENTS != "stripe":
+        # Unlike a mock provider (fake numbers), a mock payment credits real balances for free.
+        raise env.ConfigError(f"PAYMENTS must be set to stripe when DEBUG is off (got {PAYMENTS or 'nothing'}; "
+                              "PAYMENTS=mock would credit balances without any payment)")
+    PAYMENTS = PAYMENTS or "mock"
+    STRIPE_SECRET_KEY = env.get(E, "STRIPE_SECRET_KEY")
+    STRIPE_WEBHOOK_SECRET = env.get(E, "STRIPE_WEBHOOK_SECRET")
+    if PAYMENTS == "stripe":
+        for name, value in (("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY), ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)):
+            if value is None:
+                raise env.ConfigError(f"{name} must be set when PAYMENTS=stripe")
+    # The mock checkout signs its events like Stripe does, so the webhook's check runs in development too.
+    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or DEV_STRIPE_WEBHOOK_SECRET
+    STRIPE_API_BASE = (env.get(E, "STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/")
+    if not STRIPE_API_BASE.startswith(("http://", "https://")):
+        raise env.ConfigError(f"STRIPE_API_BASE={STRIPE_API_BASE!r} must start with http:// or https://")
+    TOPUP_MIN = env.money(E, "TOPUP_MIN", Decimal("5.00"))
+    TOPUP_MAX = env.money(E, "TOPUP_MAX", Decimal("500.00"))
+    if TOPUP_MIN > TOPUP_MAX:
+        raise env.ConfigError(f"TOPUP_MIN={TOPUP_MIN} exceeds TOPUP_MAX={TOPUP_MAX}")
 
     # Reserved for Google sign-in; nothing reads them yet.
     GOOGLE_CLIENT_ID = env.get(E, "GOOGLE_CLIENT_ID")
@@ -231,6 +256,7 @@ INSTALLED_APPS = [
     "verifications",
     "providers",
     "monitoring",
+    "payments",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from monitoring import views as monitoring_views
+from payments import api as payments_api
+from payments import webhooks as payments_webhooks
 from verifications import api as verifications_api
 from verifications import webhooks
 
@@ -15,6 +17,8 @@ api = [
     path("auth/api-keys/<int:pk>", accounts_api.ApiKeyDetailApi.as_view(), name="api-key-detail"),
     path("account", accounts_api.AccountApi.as_view(), name="api-account"),
     path("account/transactions", accounts_api.TransactionsApi.as_view(), name="api-transactions"),
+    path("account/topups", payments_api.TopUpsApi.as_view(), name="api-topups"),
+    path("account/topups/<uuid:pk>", payments_api.TopUpDetailApi.as_view(), name="api-topup-detail"),
     path("verify/create", verifications_api.CreateVerificationApi.as_view(), name="api-verify-create"),
     path("verify", verifications_api.VerificationListApi.as_view(), name="api-verify-list"),
     path("verify/<uuid:pk>", verifications_api.VerificationDetailApi.as_view(), name="api-verify-detail"),
@@ -35,7 +39,9 @@ urlpatterns = [
     path("system/metrics", monitoring_views.metrics_view, name="system-metrics"),
     path("system/info", monitoring_views.info, name="system-info"),
     path("webhooks/textverified", webhooks.textverified, name="webhook-textverified"),
+    path("webhooks/stripe", payments_webhooks.stripe_webhook, name="webhook-stripe"),
     *api,
     path("", include("accounts.urls")),
     path("", include("verifications.urls")),
+    path("", include("payments.urls")),
 ]

@@ -13,6 +13,7 @@ def test_the_openapi_schema_validates_and_covers_every_endpoint(tmp_path, db):
         "/verify/create", "/verify", "/verify/{id}", "/verify/{id}/messages", "/verify/{id}/voice",
         "/verify/{id}/report", "/services", "/countries", "/pricing/quote", "/account", "/account/transactions",
         "/auth/register", "/auth/token", "/auth/token/refresh", "/auth/api-keys", "/auth/api-keys/{id}",
+        "/account/topups", "/account/topups/{id}",
     }
     assert {"jwtAuth", "ApiKeyAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
     create = schema["paths"]["/verify/create"]["post"]["responses"]

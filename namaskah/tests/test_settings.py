@@ -26,6 +26,9 @@ PRODUCTION = {
     "PROVIDER": "textverified",
     "TEXTVERIFIED_API_KEY": "tv-key",
     "TEXTVERIFIED_EMAIL": "ops@namaskah.example.com",
+    "PAYMENTS": "stripe",
+    "STRIPE_SECRET_KEY": "sk_test_settings_probe",
+    "STRIPE_WEBHOOK_SECRET": "whsec_settings_probe",
 }
 
 
@@ -102,6 +105,13 @@ def test_it_starts_in_production_when_everything_is_set():
         ({"SECRET_KEY": "same-" * 8, "JWT_SECRET_KEY": "same-" * 8}, "JWT_SECRET_KEY must differ from SECRET_KEY"),
         ({"TEXTVERIFIED_WEBHOOK_SECRET": "whsec_abc"}, "TEXTVERIFIED_WEBHOOK_SECRET is too short"),
         ({"WEBHOOK_POLL_INTERVAL": "0"}, "WEBHOOK_POLL_INTERVAL=0 is below the minimum of 1"),
+        ({"PAYMENTS": "paypal"}, "PAYMENTS='paypal' must be one of: stripe, mock"),
+        ({"PAYMENTS": "stripe", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY must be set when PAYMENTS=stripe"),
+        ({"STRIPE_API_BASE": "127.0.0.1:12111"}, "STRIPE_API_BASE='127.0.0.1:12111' must start with http:// or https://"),
+        ({"TOPUP_MIN": "five"}, "TOPUP_MIN='five' is not an amount like 5 or 5.00"),
+        ({"TOPUP_MIN": "0"}, "TOPUP_MIN='0' must be a positive amount"),
+        ({"TOPUP_MAX": "10.005"}, "TOPUP_MAX='10.005' has more than 2 decimal places"),
+        ({"TOPUP_MIN": "20", "TOPUP_MAX": "10"}, "TOPUP_MIN=20.00 exceeds TOPUP_MAX=10.00"),
     ],
 )
 def test_it_refuses_malformed_values_with_one_line(change, expected):
@@ -119,6 +129,10 @@ def test_it_refuses_malformed_values_with_one_line(change, expected):
         ({"ALLOWED_HOSTS": None}, "ALLOWED_HOSTS must be set when DEBUG is off"),
         ({"REDIS_URL": None}, "REDIS_URL must be set when DEBUG is off"),
         ({"PROVIDER": None}, "PROVIDER must be set when DEBUG is off"),
+        ({"PAYMENTS": None}, "PAYMENTS must be set to stripe when DEBUG is off (got nothing;"),
+        ({"PAYMENTS": "mock"}, "PAYMENTS must be set to stripe when DEBUG is off (got mock;"),
+        ({"STRIPE_SECRET_KEY": None}, "STRIPE_SECRET_KEY must be set when PAYMENTS=stripe"),
+        ({"STRIPE_WEBHOOK_SECRET": None}, "STRIPE_WEBHOOK_SECRET must be set when PAYMENTS=stripe"),
     ],
 )
 def test_it_refuses_to_start_in_production_without_its_requirements(change, expected):
@@ -148,3 +162,24 @@ def test_check_deploy_still_clean_behind_a_tls_terminating_proxy():
 
 def test_it_refuses_a_malformed_rate():
     assert "RATE_PURCHASE='lots' is not a rate like 20/m" in refusal({"RATE_PURCHASE": "lots"})
+
+
+PAYMENTS_PROBE = (
+    "import json, namaskah.settings as s; print(json.dumps({'payments': s.PAYMENTS, 'webhook_secret': "
+    "s.STRIPE_WEBHOOK_SECRET, 'api_base': s.STRIPE_API_BASE, 'min': str(s.TOPUP_MIN), 'max': str(s.TOPUP_MAX)}))"
+)
+
+
+def test_it_takes_mock_payments_with_a_development_webhook_secret_by_default():
+    result = start({}, PAYMENTS_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"payments": "mock", "webhook_secret": "whsec_dev_only_mock_checkout_never_use_in_production",
+                                         "api_base": "https://api.stripe.com", "min": "5.00", "max": "500.00"}
+
+
+def test_it_points_stripe_at_another_api_base_with_its_own_range():
+    result = start({"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_y",
+                    "STRIPE_API_BASE": "http://127.0.0.1:12111/", "TOPUP_MIN": "1", "TOPUP_MAX": "1000.5"}, PAYMENTS_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"payments": "stripe", "webhook_secret": "whsec_y",
+                                         "api_base": "http://127.0.0.1:12111", "min": "1.00", "max": "1000.50"}

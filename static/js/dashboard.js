@@ -114,8 +114,14 @@
       update();
     }
 
-    function showError(message) {
+    function showError(message, link) {
       errorEl.textContent = message;
+      if (link) { // a 402: where to add funds
+        const a = document.createElement("a");
+        a.href = link;
+        a.textContent = "Add funds";
+        errorEl.append(" ", a);
+      }
       errorEl.hidden = !message;
     }
 
@@ -184,7 +190,7 @@
         // this answer, e.g. the failed purchase behind a 503.)
         intent = null;
         if (!result.ok) {
-          showError(purchaseError(result));
+          showError(purchaseError(result), result.status === 402 ? N.errorOf(result).topup_url || "/add-funds" : "");
           return;
         }
         const country = countryOption(result.data.country);
