@@ -17,7 +17,7 @@ from accounts.money import money_str
 from accounts.services import InsufficientBalance
 from namaskah.ratelimit import RateLimited
 from providers.base import ProviderRejected, ProviderUnavailable
-from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
+from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
 
 log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 30
@@ -42,6 +42,8 @@ def exception_handler(exc, context):
     if isinstance(exc, InsufficientBalance):
         return error_response(402, "insufficient_balance", str(exc), balance=money_str(exc.balance),
                               required=money_str(exc.required), missing=money_str(exc.missing))
+    if isinstance(exc, PriceAboveMax):
+        return error_response(409, exc.code, exc.message, price=money_str(exc.price), max_price=money_str(exc.max_price))
     for kind, status_code in DOMAIN_STATUS.items():
         if isinstance(exc, kind):
             return error_response(status_code, exc.code, exc.message)
