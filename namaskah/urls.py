@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
 from monitoring import views as monitoring_views
+from smsactivate_api import views as smsactivate_views
 from verifications import api as verifications_api
 from verifications import webhooks
 
@@ -35,6 +36,8 @@ urlpatterns = [
     path("system/metrics", monitoring_views.metrics_view, name="system-metrics"),
     path("system/info", monitoring_views.info, name="system-info"),
     path("webhooks/textverified", webhooks.textverified, name="webhook-textverified"),
+    # The SMS-Activate-compatible endpoint: exactly this path, which the market's tools append to a host.
+    path("stubs/handler_api.php", smsactivate_views.handler_api, name="smsactivate-handler"),
     *api,
     path("", include("accounts.urls")),
     path("", include("verifications.urls")),
