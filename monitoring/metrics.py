@@ -108,7 +108,7 @@ def scrape_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY):
+        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY, PROTOCOL_ANSWERS):
             registry.register(collector)
     registry.register(BusinessCollector())
     registry.register(BreakerCollector())
