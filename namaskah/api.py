@@ -43,7 +43,8 @@ def exception_handler(exc, context):
         return error_response(402, "insufficient_balance", str(exc), balance=money_str(exc.balance),
                               required=money_str(exc.required), missing=money_str(exc.missing))
     if isinstance(exc, PriceAboveMax):
-        return error_response(409, exc.code, exc.message, price=money_str(exc.price), max_price=money_str(exc.max_price))
+        return error_response(409, exc.code, exc.message, price=money_str(exc.price),
+                              max_price=money_str(exc.max_price))
     for kind, status_code in DOMAIN_STATUS.items():
         if isinstance(exc, kind):
             return error_response(status_code, exc.code, exc.message)

@@ -93,7 +93,8 @@ def get_prices(*, params: dict, **_) -> Answer:
     for country in countries:
         stock = _stock(country)
         table[str(country.protocol_id)] = {
-            service_code(service): {"cost": selectors.price(service=service, country=country, capability=Capability.SMS),
+            service_code(service): {"cost": selectors.price(service=service, country=country,
+                                                            capability=Capability.SMS),
                                     "count": stock, "physicalCount": stock}
             for service in offered
         }

@@ -188,7 +188,8 @@ def test_voice_activations_show_the_latest_call(shop, alice, proto, bought):
 def test_another_customers_or_a_malformed_id_is_no_activation(shop, alice, bob, proto, bob_key, bought):
     verification = bought()
     for action in ("getStatus", "getStatusV2", "getFullSms", "setStatus"):
-        assert proto(action=action, id=str(verification.activation_id), status="8", api_key=bob_key)[0] == "NO_ACTIVATION"
+        theirs = proto(action=action, id=str(verification.activation_id), status="8", api_key=bob_key)[0]
+        assert theirs == "NO_ACTIVATION"
         for raw in ("abc", "0", "-5", str(2**70), "1.5"):
             assert proto(action=action, id=raw, status="8")[0] == "NO_ACTIVATION"
     assert proto(action="setStatus", status="8")[0] == "NO_ACTIVATION"

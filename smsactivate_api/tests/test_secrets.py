@@ -32,7 +32,8 @@ def test_a_full_flow_logs_neither_the_key_nor_its_secret(shop, alice, key, clien
         client.put(f"{PATH}?api_key={key}&action=getBalance")  # 405, logged by Django as a warning
         for _ in range(4):
             client.get(PATH, {"api_key": key, "action": "getHistory"})  # over RATE_POLL: TOO_MANY_REQUESTS
-        client.generic("POST", f"{PATH}?api_key={key}", b"--x\r\nbroken", content_type="multipart/form-data; boundary=x")
+        client.generic("POST", f"{PATH}?api_key={key}", b"--x\r\nbroken",
+                       content_type="multipart/form-data; boundary=x")
     assert any(r.name == "namaskah.request" for r in caplog.records)  # the request log did run
     assert any("405" in r.getMessage() or "Method Not Allowed" in r.getMessage() for r in caplog.records)
     for record in caplog.records:

@@ -17,7 +17,8 @@ def fill_ids(apps, schema_editor):
     Verification = apps.get_model("verifications", "Verification")
     Country = apps.get_model("verifications", "Country")
     Service = apps.get_model("verifications", "Service")
-    for pk in Verification.objects.filter(activation_id__isnull=True).order_by("created_at").values_list("pk", flat=True):
+    unnumbered = Verification.objects.filter(activation_id__isnull=True).order_by("created_at")
+    for pk in unnumbered.values_list("pk", flat=True):
         Verification.objects.filter(pk=pk).update(activation_id=ActivationNumber.objects.create().pk)
     taken = set(Country.objects.exclude(protocol_id=None).values_list("protocol_id", flat=True))
     for country in Country.objects.filter(protocol_id=None, code__in=codes.COUNTRY_IDS):
@@ -49,7 +50,8 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True, max_length=8, null=True, unique=True,
                 validators=[RegexValidator(PROTOCOL_CODE, "1 to 8 lower-case letters or digits, e.g. wa")],
-                help_text="Its short code on the SMS-Activate-compatible endpoint (wa, tg, go…); empty: reachable by slug",
+                help_text=("Its short code on the SMS-Activate-compatible endpoint (wa, tg, go…); "
+                           "empty: reachable by slug"),
             ),
         ),
         migrations.AddConstraint(
@@ -65,7 +67,8 @@ class Migration(migrations.Migration):
             name="protocol_id",
             field=models.PositiveIntegerField(
                 blank=True, null=True, unique=True,
-                help_text="SMS-Activate's numeric country id (187 = United States); empty: not offered on that endpoint",
+                help_text=("SMS-Activate's numeric country id (187 = United States); "
+                           "empty: not offered on that endpoint"),
             ),
         ),
         migrations.AddField(
