@@ -22,6 +22,9 @@ HTTP_REQUESTS = Counter("namaskah_http_requests", "HTTP requests answered", ["en
 HTTP_LATENCY = Histogram("namaskah_http_request_duration_seconds", "Time to answer a request", ["endpoint"],
                          buckets=LATENCY_BUCKETS)
 DB_QUERIES = Counter("namaskah_db_queries", "SQL statements run while answering requests", ["endpoint"])
+# The SMS-Activate-compatible endpoint: labelled by action (an unknown one is "other") and by the
+# answer's token without its value ("json" for JSON bodies), never by a parameter.
+PROTOCOL_ANSWERS = Counter("namaskah_protocol_answers", "Answers of /stubs/handler_api.php", ["action", "answer"])
 PROVIDER_CALLS = Counter("namaskah_provider_calls", "Calls to an upstream provider", ["provider", "operation", "outcome"])
 PROVIDER_LATENCY = Histogram("namaskah_provider_call_duration_seconds", "Upstream call latency", ["provider", "operation"],
                              buckets=LATENCY_BUCKETS)
@@ -32,6 +35,10 @@ def observe_request(*, endpoint: str, method: str, status: int, seconds: float, 
     HTTP_LATENCY.labels(endpoint).observe(seconds)
     if queries:
         DB_QUERIES.labels(endpoint).inc(queries)
+
+
+def observe_protocol_answer(*, action: str, answer: str) -> None:
+    PROTOCOL_ANSWERS.labels(action, answer).inc()
 
 
 def observe_provider_call(*, provider: str, operation: str, outcome: str, seconds: float) -> None:
@@ -101,7 +108,7 @@ def scrape_registry() -> CollectorRegistry:
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = CollectorRegistry()
-        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY):
+        for collector in (HTTP_REQUESTS, HTTP_LATENCY, DB_QUERIES, PROVIDER_CALLS, PROVIDER_LATENCY, PROTOCOL_ANSWERS):
             registry.register(collector)
     registry.register(BusinessCollector())
     registry.register(BreakerCollector())

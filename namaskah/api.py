@@ -19,7 +19,7 @@ from accounts.services import InsufficientBalance
 from namaskah.ratelimit import RateLimited
 from payments.services import PaymentsUnavailable
 from providers.base import ProviderRejected, ProviderUnavailable
-from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
+from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
 
 log = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER = 30
@@ -49,6 +49,9 @@ def exception_handler(exc, context):
     if isinstance(exc, PaymentsUnavailable):
         return error_response(503, exc.code, exc.message, headers={"Retry-After": str(DEFAULT_RETRY_AFTER)},
                               retry_after=DEFAULT_RETRY_AFTER)
+    if isinstance(exc, PriceAboveMax):
+        return error_response(409, exc.code, exc.message, price=money_str(exc.price),
+                              max_price=money_str(exc.max_price))
     for kind, status_code in DOMAIN_STATUS.items():
         if isinstance(exc, kind):
             return error_response(status_code, exc.code, exc.message)

@@ -257,6 +257,7 @@ INSTALLED_APPS = [
     "providers",
     "monitoring",
     "payments",
+    "smsactivate_api",
 ]
 
 MIDDLEWARE = [
@@ -325,10 +326,14 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "monitoring.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # API keys can arrive in query strings (the SMS-Activate protocol sends them there): masked in
+    # every line we print, and at the source for runserver's request lines.
+    "filters": {"scrub": {"()": "monitoring.logging.ScrubSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["scrub"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own console handler would print its records a second time beside the root handler.
-    "loggers": {"django": {"handlers": [], "propagate": True}, "django.server": {"level": "WARNING"}},
+    "loggers": {"django": {"handlers": [], "propagate": True},
+                "django.server": {"level": "WARNING", "filters": ["scrub"]}},
 }
 
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ from accounts import api as accounts_api
 from monitoring import views as monitoring_views
 from payments import api as payments_api
 from payments import webhooks as payments_webhooks
+from smsactivate_api import views as smsactivate_views
 from verifications import api as verifications_api
 from verifications import webhooks
 
@@ -40,6 +41,8 @@ urlpatterns = [
     path("system/info", monitoring_views.info, name="system-info"),
     path("webhooks/textverified", webhooks.textverified, name="webhook-textverified"),
     path("webhooks/stripe", payments_webhooks.stripe_webhook, name="webhook-stripe"),
+    # The SMS-Activate-compatible endpoint: exactly this path, which the market's tools append to a host.
+    path("stubs/handler_api.php", smsactivate_views.handler_api, name="smsactivate-handler"),
     *api,
     path("", include("accounts.urls")),
     path("", include("verifications.urls")),

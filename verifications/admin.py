@@ -127,11 +127,11 @@ class ServiceChangeList(ChangeList):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "tier", "enabled", "sms_price", "sms_cost", "sms_margin",
+    list_display = ("name", "slug", "protocol_code", "tier", "enabled", "sms_price", "sms_cost", "sms_margin",
                     "voice_price", "voice_cost", "voice_margin", "margin_ok")
     list_select_related = ("tier",)
     list_filter = ("tier", "enabled", MarginFilter, "supports_sms", "supports_voice")
-    search_fields = ("name", "slug", "provider_service_name")
+    search_fields = ("name", "slug", "provider_service_name", "protocol_code")
     readonly_fields = ("prices",)
 
     def get_changelist(self, request, **kwargs):
@@ -189,7 +189,7 @@ class ServiceAdmin(admin.ModelAdmin):
 
 @admin.register(Country)
 class CountryAdmin(admin.ModelAdmin):
-    list_display = ("flag", "name", "code", "dialling_code", "enabled", "provider_label", "order")
+    list_display = ("flag", "name", "code", "protocol_id", "dialling_code", "enabled", "provider_label", "order")
     list_display_links = ("flag", "name")
     list_filter = ("enabled", "provider")
     search_fields = ("name", "code", "dialling_code")

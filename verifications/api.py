@@ -1,6 +1,8 @@
 """The integrators' API for verifications and the catalogue. Views: validate → service → Response."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -26,6 +28,7 @@ class Pagination(PageNumberPagination):
 
 class VerificationOut(serializers.Serializer):
     id = serializers.UUIDField()
+    activation_id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
     country = serializers.CharField(source="country.code")
     capability = serializers.CharField()
@@ -69,6 +72,9 @@ class CreateVerificationApi(APIView):
         service = CatalogueChoice(slug_field="slug", queryset=Service.objects.select_related("tier"))
         country = CatalogueChoice(slug_field="code", queryset=Country.objects.all())
         capability = serializers.ChoiceField(choices=Capability.choices)
+        max_price = serializers.DecimalField(
+            max_digits=12, decimal_places=2, min_value=Decimal("0.01"), required=False,
+            help_text="Optional cap, inclusive: a price above it answers 409 price_above_max and buys nothing")
 
     @extend_schema(
         request=CreateInputSerializer, responses={201: VerificationOut, 200: VerificationOut, **ERRORS},
@@ -217,7 +223,7 @@ class QuoteApi(APIView):
     permission_classes = [AllowAny]
 
     class QuoteInputSerializer(CreateVerificationApi.CreateInputSerializer):
-        pass
+        max_price = None  # a quote buys nothing, so there is nothing to cap
 
     @extend_schema(parameters=[OpenApiParameter("service", str, required=True),
                                OpenApiParameter("country", str, required=True),

@@ -33,3 +33,14 @@ class IdempotencyInProgress(VerificationError):
     """The first request with this key is still buying the number (409): retry shortly."""
 
     code = "idempotency_in_progress"
+
+
+class PriceAboveMax(VerificationError):
+    """Our price is above the customer's cap (409): nothing was charged or bought."""
+
+    code = "price_above_max"
+
+    def __init__(self, *, price, max_price):
+        super().__init__(f"The price {price} is above your max_price {max_price}; nothing was charged")
+        self.price = price
+        self.max_price = max_price

@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -9,6 +10,8 @@ from django.utils import timezone
 from verifications import pollcache
 
 PRICE = {"max_digits": 12, "decimal_places": 2}
+# The protocol's service codes (providers/smsactivate/codes.py's CODE_PATTERN, and the DB constraint).
+PROTOCOL_CODE = r"^[a-z0-9]{1,8}$"
 
 
 class Capability(models.TextChoices):
@@ -67,11 +70,18 @@ class Service(models.Model):
     provider_cost_sms = models.DecimalField(**PRICE, null=True, blank=True)
     provider_cost_voice = models.DecimalField(**PRICE, null=True, blank=True)
     provider_cost_updated_at = models.DateTimeField(null=True, blank=True)
+    protocol_code = models.CharField(
+        max_length=8, unique=True, null=True, blank=True,
+        validators=[RegexValidator(PROTOCOL_CODE, "1 to 8 lower-case letters or digits, e.g. wa")],
+        help_text="Its short code on the SMS-Activate-compatible endpoint (wa, tg, go…); empty: reachable by slug",
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(supports_sms=True) | Q(supports_voice=True), name="service_has_a_capability"),
+            models.CheckConstraint(condition=Q(protocol_code__isnull=True) | Q(protocol_code__regex=PROTOCOL_CODE),
+                                   name="service_protocol_code_format"),
         ]
 
     def __str__(self) -> str:
@@ -88,6 +98,10 @@ class Country(models.Model):
     enabled = models.BooleanField(default=True)
     provider = models.CharField(max_length=32, choices=ProviderName.choices, default=ProviderName.TEXTVERIFIED)
     order = models.PositiveSmallIntegerField(default=100)
+    protocol_id = models.PositiveIntegerField(
+        unique=True, null=True, blank=True,
+        help_text="SMS-Activate's numeric country id (187 = United States); empty: not offered on that endpoint",
+    )
 
     class Meta:
         ordering = ["order", "name"]
@@ -160,6 +174,26 @@ def _verification_pk(obj):
     return obj.pk if isinstance(obj, Verification) else obj.verification_id
 
 
+class ActivationNumber(models.Model):
+    """The sequence behind Verification.activation_id: one row per number handed out.
+
+    A table with a 64-bit auto id is a sequence on every backend we run: PostgreSQL's identity
+    column never hands a value out twice (not even after a rollback), and Django creates SQLite's
+    with AUTOINCREMENT, which never reuses the id of a deleted row either.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+
+    def __str__(self) -> str:
+        return str(self.pk)
+
+
+def next_activation_id() -> int:
+    # A field default, so every way of creating a verification (the purchase, bulk_create, tests'
+    # builders) gets one; a default runs only for new instances, never for rows loaded from the DB.
+    return ActivationNumber.objects.create().pk
+
+
 class Verification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -187,6 +221,12 @@ class Verification(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
+    # The integer id integrators see on the SMS-Activate-compatible endpoint and as `activation_id`.
+    activation_id = models.BigIntegerField(unique=True, default=next_activation_id, editable=False)
+    # The customer said "done" (protocol setStatus 6): the charge stands and we stop polling upstream.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The customer asked for another code (setStatus 3): SMS stored after this are the newer ones.
+    another_code_requested_at = models.DateTimeField(null=True, blank=True)
 
     objects = PollSourceQuerySet.as_manager()
 

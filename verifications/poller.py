@@ -38,7 +38,7 @@ def open_verifications(*, limit: int) -> list[Verification]:
     if len(pending) >= limit:
         log.warning("poller: %d or more pending verifications; raise --limit to poll them all each round", limit)
         return pending
-    completed = (Verification.objects.filter(status=Status.COMPLETED, expires_at__gt=timezone.now())
+    completed = (Verification.objects.filter(status=Status.COMPLETED, finished_at=None, expires_at__gt=timezone.now())
                  .exclude(provider_ref="").values_list("pk", flat=True))
     wanted = watched(completed)
     if not wanted:

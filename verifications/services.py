@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,7 +25,7 @@ from providers.base import ProviderError, ProviderRejected, ProviderUnavailable,
 from providers.breaker import OPEN
 from providers.registry import for_country, get_provider
 from verifications import heartbeat, snapshot
-from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
+from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
 from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
 from verifications.selectors import price
 
@@ -54,14 +55,18 @@ def fingerprint(*, service: str, country: str, capability: str) -> str:
 # --- purchase ---------------------------------------------------------------------------------
 
 def purchase(*, user: User, service: Service, country: Country, capability: str,
-             idempotency_key: str | None = None) -> tuple[Verification, bool]:
-    """Charge, rent a number, and return (verification, created).
+             idempotency_key: str | None = None, max_price: Decimal | None = None) -> tuple[Verification, bool]:
+    """Charge, rent a number, and return (verification, created). `max_price` is the customer's
+    cap, inclusive.
 
-    Raises NotAvailable, accounts.services.InsufficientBalance, IdempotencyKeyReused,
-    IdempotencyInProgress, ProviderRejected / ProviderUnavailable (the charge already refunded).
+    Raises NotAvailable, PriceAboveMax (nothing charged), accounts.services.InsufficientBalance,
+    IdempotencyKeyReused, IdempotencyInProgress, ProviderRejected / ProviderUnavailable (the charge
+    already refunded).
     """
     provider = check_available(service=service, country=country, capability=capability)
     amount = price(service=service, country=country, capability=capability)
+    if max_price is not None and amount > max_price:
+        raise PriceAboveMax(price=amount, max_price=max_price)
     request_fp = fingerprint(service=service.slug, country=country.code, capability=capability)
 
     if idempotency_key:
@@ -234,6 +239,8 @@ def _expire_if_due(verification: Verification, *, just_fetched: bool) -> None:
 def _should_poll(verification: Verification, *, force: bool, on_request: bool) -> bool:
     if not verification.provider_ref or verification.status not in (Status.PENDING, Status.COMPLETED):
         return False
+    if verification.finished_at is not None:
+        return False  # the customer is done with it: no more upstream calls for this number
     if on_request and not force and heartbeat.poller_running():
         # The poller fetches it; this request reads what we have.
         if verification.status == Status.COMPLETED:
@@ -311,9 +318,12 @@ def record_received(verification: Verification, items) -> int:
                         sender=m.sender[:64], text=m.text, code=(m.code or "")[:16], received_at=m.received_at)
                 for m in fresh
             ], ignore_conflicts=True)
-        first = next((i for i in sorted(items, key=lambda i: i.received_at) if i.code), None)
+        # Any SMS completes the sale, with or without a code we could read: its text is shown, so
+        # refunding it at expiry would give the code away. A call completes once it has a code
+        # (its recording may still be transcribed into one).
+        arrived = any(i.code for i in items) if voice else True
         verification.status = current
-        if first is not None and current == Status.PENDING:
+        if arrived and current == Status.PENDING:
             now = timezone.now()
             # Still conditional: SQLite has no row locks, and the status is the one rule to respect.
             if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
@@ -324,8 +334,50 @@ def record_received(verification: Verification, items) -> int:
 
 
 def has_code(verification: Verification) -> bool:
-    model = VoiceCall if verification.capability == Capability.VOICE else Message
-    return model.objects.filter(verification=verification).exclude(code="").exists()
+    """Whether what arrived completes the sale: any SMS, or a call with a code (record_received's rule)."""
+    if verification.capability == Capability.VOICE:
+        return VoiceCall.objects.filter(verification=verification).exclude(code="").exists()
+    return Message.objects.filter(verification=verification).exists()
+
+
+# --- after the code: finish, another code -----------------------------------------------------------
+
+def finish(*, verification: Verification) -> Verification:
+    """Close a verification whose code has arrived (the protocol's setStatus 6): the charge stands,
+    nobody asks the upstream for it again, and the upstream is told where it has such a step.
+    Repeating it changes nothing. Raises WrongState unless it is completed."""
+    now = timezone.now()
+    closed = Verification.objects.filter(pk=verification.pk, status=Status.COMPLETED, finished_at=None).update(
+        finished_at=now)
+    verification.refresh_from_db()
+    if verification.status != Status.COMPLETED:
+        raise WrongState(f"This verification is {verification.status}: there is nothing to finish")
+    if closed and verification.provider_ref:
+        provider = get_provider(verification.provider)
+        release_db_connection()
+        try:
+            provider.finish(verification.provider_ref)
+        except ProviderError as exc:
+            # Ours is closed either way; the upstream lets the rental lapse at its expiry.
+            log.info("could not finish %s upstream: %s", verification.pk, exc.code)
+    return verification
+
+
+def request_another_code(*, verification: Verification) -> Verification:
+    """Mark that the customer wants another code (the protocol's setStatus 3, free): SMS stored after
+    this moment are the newer ones. Nothing to mark while no code has arrived yet. Raises WrongState
+    when the verification is finished, given back, or past its expiry."""
+    refresh(verification=verification)
+    if verification.status == Status.PENDING:
+        return verification
+    now = timezone.now()
+    marked = Verification.objects.filter(
+        pk=verification.pk, status=Status.COMPLETED, finished_at=None, expires_at__gt=now,
+    ).update(another_code_requested_at=now)
+    verification.refresh_from_db()
+    if not marked:
+        raise WrongState("No other code can arrive for this verification any more")
+    return verification
 
 
 # --- cancel, report, expire ------------------------------------------------------------------------

@@ -371,7 +371,9 @@ def _write_expire(verification):
 def _write_cancel(verification):
     from verifications import services
 
-    services.cancel(verification=verification)
+    # cancel()'s write (settle); the SMS stored above completes the sale, so cancel() itself refuses.
+    services.settle(verification, status=Verification.Status.CANCELLED, reason="cancelled by customer",
+                    memo="cancelled")
 
 
 def _write_record_received(verification):

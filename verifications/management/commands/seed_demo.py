@@ -7,6 +7,7 @@ from django.db import transaction
 
 from accounts import services as accounts
 from accounts.models import LedgerEntry, User
+from providers.smsactivate import codes
 from verifications import seed
 from verifications.models import Country, PricingSettings, PricingTier, Service
 
@@ -53,7 +54,23 @@ class Command(BaseCommand):
                 "name": name, "dialling_code": dialling, "provider": provider, "order": order,
             })
             created += new
+        self._protocol_ids()
         return created
+
+    @staticmethod
+    def _protocol_ids() -> None:
+        # The SMS-Activate protocol's ids from its one table; a value staff set (or gave to another
+        # row) is left alone.
+        used = set(Service.objects.exclude(protocol_code=None).values_list("protocol_code", flat=True))
+        for service in Service.objects.filter(protocol_code=None, slug__in=codes.CODES_BY_SLUG):
+            if codes.CODES_BY_SLUG[service.slug] not in used:
+                Service.objects.filter(pk=service.pk).update(protocol_code=codes.CODES_BY_SLUG[service.slug])
+                used.add(codes.CODES_BY_SLUG[service.slug])
+        taken = set(Country.objects.exclude(protocol_id=None).values_list("protocol_id", flat=True))
+        for country in Country.objects.filter(protocol_id=None, code__in=codes.COUNTRY_IDS):
+            if codes.COUNTRY_IDS[country.code] not in taken:
+                Country.objects.filter(pk=country.pk).update(protocol_id=codes.COUNTRY_IDS[country.code])
+                taken.add(codes.COUNTRY_IDS[country.code])
 
     def _user(self, email: str, *, staff: bool) -> tuple[str, str, str]:
         role = "staff" if staff else "customer"

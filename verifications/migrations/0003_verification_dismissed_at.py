@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('verifications', '0001_initial'),
+        ('verifications', '0002_protocol_ids'),
     ]
 
     operations = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SmsActivateApiConfig(AppConfig):
+    name = "smsactivate_api"
+    verbose_name = "SMS-Activate-compatible endpoint"
