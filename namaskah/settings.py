@@ -108,12 +108,12 @@ try:
     if REDIS_URL:
         CACHES = {
             "default": {
-                "BACKEND": "namaskah.cache.RedisCache",
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": env.redis_url(REDIS_URL),
                 "KEY_PREFIX": env.get(E, "CACHE_KEY_PREFIX", "namaskah"),
                 # A Redis outage must cost milliseconds per request, not seconds: short socket
-                # timeouts and no client-side retries (the breaker lets calls through when the
-                # cache is down).
+                # timeouts, no client-side retries, and each failure remembered for
+                # CACHE_OUTAGE_SECONDS so callers skip the cache meanwhile (namaskah/cache.py).
                 "OPTIONS": {
                     "socket_connect_timeout": env.number(E, "REDIS_CONNECT_TIMEOUT", 0.25, minimum=0.01, maximum=30),
                     "socket_timeout": env.number(E, "REDIS_SOCKET_TIMEOUT", 0.5, minimum=0.01, maximum=30),
@@ -124,6 +124,7 @@ try:
         }
     else:
         CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "namaskah"}}
+    CACHE_OUTAGE_SECONDS = env.number(E, "CACHE_OUTAGE_SECONDS", 5.0, minimum=0, maximum=300)
 
     # --- HTTPS / proxy ---------------------------------------------------------------------------
     BEHIND_PROXY = env.boolean(E, "BEHIND_PROXY", False)
@@ -140,8 +141,6 @@ try:
 
     # --- Limits, logs, metrics ---------------------------------------------------------------------
     RATELIMIT_ENABLE = env.boolean(E, "RATELIMIT_ENABLE", True)
-    # Integrators' polls answered in front of Django (verifications/fastpoll.py); off: Django answers all.
-    FAST_POLL = env.boolean(E, "FAST_POLL", True)
     RATE_PURCHASE = env.get(E, "RATE_PURCHASE", "20/m")
     RATE_POLL = env.get(E, "RATE_POLL", "120/m")
     RATE_LOGIN_IP = env.get(E, "RATE_LOGIN_IP", "30/m")
@@ -261,7 +260,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.CachedJWTAuthentication",
         "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from namaskah.cache import RedisCache
+from django.core.cache.backends.redis import RedisCache
 
 from providers.base import ProviderUnavailable
 from providers.breaker import CLOSED, UNKNOWN, CircuitBreaker
