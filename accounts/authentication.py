@@ -5,7 +5,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
-from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts import services
@@ -36,6 +36,7 @@ class CachedJWTAuthentication(JWTAuthentication):
     (which includes the password hash that CHECK_REVOKE_TOKEN compares with the token's claim)."""
 
     def get_user(self, validated_token):
+        api_settings = jwt_settings.api_settings  # read late: simplejwt rebinds it when SIMPLE_JWT changes
         try:
             user_id = int(validated_token[api_settings.USER_ID_CLAIM])
         except (KeyError, TypeError, ValueError) as exc:

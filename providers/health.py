@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from namaskah import cache as shared_cache
 from providers.base import Health, ProviderError
 from providers.breaker import OPEN, breaker_state
 
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 # Used only while the cache is down, so a dead Redis does not turn every health check into a probe.
 _local: dict[str, dict] = {}
 _local_lock = threading.Lock()
+_DOWN = object()
 
 
 def _key(name: str) -> str:
@@ -34,17 +36,14 @@ def record(name: str, *, ok: bool, latency_ms: float | None, detail: str = "") -
     entry = {"ok": ok, "latency_ms": latency_ms, "checked_at": timezone.now().isoformat(), "detail": detail}
     with _local_lock:
         _local[name] = entry
-    try:
-        cache.set(_key(name), entry, timeout=int(settings.PROVIDER_HEALTH_TTL))
-    except Exception as exc:  # health bookkeeping must never fail a provider call
-        logger.debug("health of %s not cached: %s", name, type(exc).__name__)
+    # Health bookkeeping must never fail a provider call, nor wait on a dead cache.
+    shared_cache.call(lambda: cache.set(_key(name), entry, timeout=int(settings.PROVIDER_HEALTH_TTL)))
 
 
 def cached(name: str) -> Health | None:
     """The last recorded health, if still fresh, without touching the upstream."""
-    try:
-        entry = cache.get(_key(name))
-    except Exception:
+    entry = shared_cache.call(lambda: cache.get(_key(name)), _DOWN)
+    if entry is _DOWN:
         entry = _local_entry(name)
     # The cache TTL does the same on a good day; checking the age too keeps an entry from outliving
     # PROVIDER_HEALTH_TTL when the cache cannot expire it (or when the clock is moved in tests).

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import User
+from namaskah import cache as shared_cache
 from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
 from providers.breaker import OPEN
 from providers.registry import for_country, get_provider
@@ -268,21 +269,17 @@ def _should_poll(verification: Verification, *, force: bool, on_request: bool) -
     if verification.status == Status.COMPLETED and verification.expires_at and timezone.now() >= verification.expires_at:
         return False
     interval = settings.MESSAGE_REFRESH_INTERVAL
-    try:
-        # One poll per interval per verification across every worker: a thousand clients polling
-        # one verification cost the upstream one call per interval.
-        if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
-            return cache.add(f"poll-now:{verification.pk}", 1, timeout=1)
-        if not on_request:
-            if heartbeat.webhooks_arriving():
-                interval = settings.WEBHOOK_POLL_INTERVAL  # SMS are pushed to us: only a safety net
-            # The poller comes back every interval; a lock as long as the interval would make it skip
-            # every other round.
-            interval = max(1, interval - 1)
-        return cache.add(f"poll:{verification.pk}", 1, timeout=interval)
-    except Exception:
-        log.warning("cache unavailable for the poll lock; polling anyway")
-        return True
+    # One poll per interval per verification across every worker: a thousand clients polling one
+    # verification cost the upstream one call per interval. With the cache down: polling anyway.
+    if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
+        return shared_cache.call(lambda: cache.add(f"poll-now:{verification.pk}", 1, timeout=1), True)
+    if not on_request:
+        if heartbeat.webhooks_arriving():
+            interval = settings.WEBHOOK_POLL_INTERVAL  # SMS are pushed to us: only a safety net
+        # The poller comes back every interval; a lock as long as the interval would make it skip
+        # every other round.
+        interval = max(1, interval - 1)
+    return shared_cache.call(lambda: cache.add(f"poll:{verification.pk}", 1, timeout=interval), True)
 
 
 def _fetch_from_provider(verification: Verification) -> None:
