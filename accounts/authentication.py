@@ -1,5 +1,5 @@
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme, TokenRefreshSerializerExtension
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -63,3 +63,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 class CachedJWTScheme(SimpleJWTScheme):
     target_class = "accounts.authentication.CachedJWTAuthentication"
+
+
+class RotatingRefreshSerializerScheme(TokenRefreshSerializerExtension):
+    target_class = "accounts.api.RotatingRefreshSerializer"

@@ -238,3 +238,32 @@ def forget_cached_user(*, user_id: int) -> None:
     key = user_cache_key(user_id)
     shared_cache.call(lambda: cache.delete(key))
     transaction.on_commit(lambda: shared_cache.call(lambda: cache.delete(key)), robust=True)
+
+
+# --- refresh tokens ---------------------------------------------------------------------------------
+
+def rotate_refresh_token(*, refresh) -> dict:
+    """{"access", "refresh"} for a valid simplejwt RefreshToken, which this call blacklists.
+
+    Of any number of concurrent calls with one token exactly one wins: the blacklist row is unique
+    per token, and only the call whose insert created it mints a new pair (simplejwt's own
+    serializer checks first and blacklists after, so concurrent refreshes all got a pair). Raises
+    InvalidToken for a token already used, AuthenticationFailed for a user gone or inactive.
+    """
+    from rest_framework_simplejwt import settings as jwt_settings
+    from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+    api_settings = jwt_settings.api_settings
+    user = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
+    if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
+        raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+    _, created = refresh.blacklist()  # get_or_create: one INSERT succeeds, the others find its row
+    if not created:
+        raise InvalidToken("Token is blacklisted")
+    data = {"access": str(refresh.access_token)}
+    refresh.set_jti()
+    refresh.set_exp()
+    refresh.set_iat()
+    refresh.outstand()
+    data["refresh"] = str(refresh)
+    return data

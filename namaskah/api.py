@@ -1,6 +1,9 @@
 """One error shape for the whole API: {"error": {"code", "message", ["fields"], ...}}.
 
-The table below is the single place where domain exceptions become HTTP statuses.
+The table below is the single place where domain exceptions become HTTP statuses. Errors that
+happen outside a DRF view (a malformed id that matches no route, a bug, a NUL character refused by
+namaskah.middleware) reach Django's handler400/404/500, which answer in the same shape on API paths
+and with Django's pages elsewhere (dashboard pages, admin).
 """
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
-from rest_framework import exceptions, status
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.money import money_str
 from accounts.services import InsufficientBalance
+from namaskah.middleware import NulCharacter
 from namaskah.ratelimit import RateLimited
 from providers.base import ProviderRejected, ProviderUnavailable
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
@@ -80,3 +85,61 @@ def exception_handler(exc, context):
     detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
     response.data = {"error": {"code": code, "message": str(detail)}}
     return response
+
+
+# --- JSON bodies -------------------------------------------------------------------------------------
+
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing a NUL character in any string (PostgreSQL cannot hold one)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        where = _nul_in(data)
+        if where is not None:
+            raise exceptions.ValidationError({where: [NUL_MESSAGE]})
+        return data
+
+
+def _nul_in(value, where: str = "non_field_errors") -> str | None:
+    """The field (a top-level key) holding a NUL in a string or a key, anywhere below it; or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        name = str(key).replace("\x00", "") if isinstance(value, dict) and where == "non_field_errors" else where
+        if (isinstance(key, str) and "\x00" in key) or _nul_in(item, name) is not None:
+            return name
+    return None
+
+
+# --- Django's error handlers (namaskah/urls.py) ----------------------------------------------------
+
+def is_api_path(path: str) -> bool:
+    from namaskah.urls import JSON_PREFIXES
+
+    return path.lstrip("/").split("/", 1)[0] in JSON_PREFIXES
+
+
+def handler400(request, exception):
+    if not is_api_path(request.path):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, NulCharacter):
+        return JsonResponse({"error": {"code": "invalid", "message": "The request is not valid.",
+                                       "fields": {exception.field: [NUL_MESSAGE]}}}, status=400)
+    return JsonResponse({"error": {"code": "bad_request", "message": "The request is malformed."}}, status=400)
+
+
+def handler404(request, exception):
+    if not is_api_path(request.path):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
+
+
+def handler500(request):
+    if not is_api_path(request.path):
+        return defaults.server_error(request)
+    return JsonResponse({"error": {"code": "server_error", "message": "Something went wrong on our side; "
+                                   "it was logged. Try again later."}}, status=500)

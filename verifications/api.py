@@ -8,22 +8,16 @@ from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.money import money_str
 from namaskah import ratelimit
+from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
 from verifications import polling, selectors, services
 from verifications.models import Capability, Country, Service, Verification
-
-
-class Pagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class VerificationOut(serializers.Serializer):
@@ -96,13 +90,15 @@ class CreateVerificationApi(APIView):
 
 
 class VerificationListApi(APIView):
+    pagination_class = Pagination  # drf-spectacular wraps the list in the paginated envelope
+
     @extend_schema(responses={200: VerificationOut(many=True), **ERRORS}, parameters=[
-        OpenApiParameter("status", str, enum=Verification.Status.values), OpenApiParameter("service", str),
-        OpenApiParameter("page", int), OpenApiParameter("page_size", int)], summary="Your verifications, newest first")
+        OpenApiParameter("status", str, enum=Verification.Status.values), OpenApiParameter("service", str)],
+        summary="Your verifications, newest first")
     def get(self, request):
         rows = selectors.verifications_for(user=request.user, status=request.query_params.get("status"),
                                            service=request.query_params.get("service"))
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(VerificationOut(page, many=True).data)
 
