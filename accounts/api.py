@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
@@ -43,11 +43,16 @@ class RegisterApi(APIView):
         return Response({"id": user.pk, "email": user.email}, status=201)
 
 
+TOKEN_ERRORS = {code: ERRORS[code] for code in (400, 401, 429)}
+
+
 class TokenApi(TokenObtainPairView):
     """POST {email, password} → {access, refresh}; limited per client IP and per email."""
 
     authentication_classes = []
 
+    @extend_schema(responses={200: TokenObtainPairSerializer, **TOKEN_ERRORS},
+                   summary="A JWT pair for an email and password")
     def post(self, request, *args, **kwargs):
         ratelimit.sign_in_attempt(request, email=email_of(request))
         return super().post(request, *args, **kwargs)
@@ -64,6 +69,11 @@ class TokenRefreshApi(TokenRefreshView):
 
     authentication_classes = []
     serializer_class = RotatingRefreshSerializer
+
+    @extend_schema(responses={200: RotatingRefreshSerializer, **TOKEN_ERRORS},
+                   summary="Rotate a refresh token: a new pair, the old refresh token refused from now on")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class AccountApi(APIView):
