@@ -3,6 +3,7 @@
 
     python3 dev.py run     # platform on http://127.0.0.1:8000 with demo data and demo logins
     python3 dev.py test    # the test suite (extra arguments go to pytest)
+    python3 dev.py lint    # ruff, and the apps' layering contracts (import-linter, .importlinter)
 
 Both create .venv and install requirements.txt when missing or changed. Standard library only.
 """
@@ -93,11 +94,24 @@ def test(args: list[str]) -> None:
     os.execv(str(PYTHON), [str(PYTHON), "-m", "pytest", *args])
 
 
+def lint() -> None:
+    ensure_venv()
+    os.chdir(ROOT)
+    failed = [name for name, argv in (("ruff", [str(VENV / "bin" / "ruff"), "check", "."]),
+                                      ("import-linter", [str(VENV / "bin" / "lint-imports")]))
+              if subprocess.run(argv).returncode != 0]
+    if failed:
+        sys.exit(f"[dev] lint failed: {', '.join(failed)}")
+    say("lint: ruff and import-linter clean")
+
+
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("run", "test", "lint"):
         sys.exit(__doc__)
     if sys.argv[1] == "run":
         run()
+    elif sys.argv[1] == "lint":
+        lint()
     else:
         test(sys.argv[2:])
 

@@ -20,7 +20,7 @@ from accounts import services
 from accounts.forms import ApiKeyForm, LoginForm, RegisterForm
 from accounts.models import ApiKey
 from namaskah import ratelimit
-from verifications.views import content_security_policy
+from namaskah.csp import content_security_policy
 
 
 @content_security_policy

@@ -2,8 +2,8 @@
 
 The table below is the single place where domain exceptions become HTTP statuses. Errors that
 happen outside a DRF view (a malformed id that matches no route, a bug, a NUL character refused by
-namaskah.middleware) reach Django's handler400/404/500, which answer in the same shape on API paths
-and with Django's pages elsewhere (dashboard pages, admin).
+namaskah.middleware) reach Django's handler400/404/500 (namaskah/handlers.py), which answer in the
+same shape on API paths and with Django's pages elsewhere (dashboard pages, admin).
 """
 from __future__ import annotations
 
@@ -11,15 +11,13 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, JsonResponse
-from django.views import defaults
+from django.http import Http404
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.money import money_str
 from accounts.services import InsufficientBalance
-from namaskah.middleware import NulCharacter
 from namaskah.ratelimit import RateLimited
 from providers.base import ProviderRejected, ProviderUnavailable
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, WrongState
@@ -113,33 +111,3 @@ def _nul_in(value, where: str = "non_field_errors") -> str | None:
         if (isinstance(key, str) and "\x00" in key) or _nul_in(item, name) is not None:
             return name
     return None
-
-
-# --- Django's error handlers (namaskah/urls.py) ----------------------------------------------------
-
-def is_api_path(path: str) -> bool:
-    from namaskah.urls import JSON_PREFIXES
-
-    return path.lstrip("/").split("/", 1)[0] in JSON_PREFIXES
-
-
-def handler400(request, exception):
-    if not is_api_path(request.path):
-        return defaults.bad_request(request, exception)
-    if isinstance(exception, NulCharacter):
-        return JsonResponse({"error": {"code": "invalid", "message": "The request is not valid.",
-                                       "fields": {exception.field: [NUL_MESSAGE]}}}, status=400)
-    return JsonResponse({"error": {"code": "bad_request", "message": "The request is malformed."}}, status=400)
-
-
-def handler404(request, exception):
-    if not is_api_path(request.path):
-        return defaults.page_not_found(request, exception)
-    return JsonResponse({"error": {"code": "not_found", "message": "Not found."}}, status=404)
-
-
-def handler500(request):
-    if not is_api_path(request.path):
-        return defaults.server_error(request)
-    return JsonResponse({"error": {"code": "server_error", "message": "Something went wrong on our side; "
-                                   "it was logged. Try again later."}}, status=500)

@@ -4,6 +4,7 @@ Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock pro
 (DEBUG=false) refuses to start until the secrets, hosts, shared cache and provider are set. Every
 variable is documented in README.md and .env.example.
 """
+import importlib.util
 import os
 import re
 from datetime import timedelta
@@ -184,6 +185,11 @@ INSTALLED_APPS = [
     "providers",
     "monitoring",
 ]
+# Development tools (fake upstream servers and their commands, e.g. `manage.py fake_textverified`):
+# installed where the package is present, which the production image is not (.dockerignore). No
+# product module imports it (.importlinter).
+if importlib.util.find_spec("fakes") is not None:
+    INSTALLED_APPS.append("fakes")
 
 MIDDLEWARE = [
     "namaskah.middleware.HeadWithoutBodyMiddleware",

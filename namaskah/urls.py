@@ -28,12 +28,12 @@ api = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-# Paths answered in JSON, errors included (namaskah.api.handler*): every API route's first segment,
+# Paths answered in JSON, errors included (namaskah/handlers.py): every API route's first segment,
 # and /system/ and /webhooks/. Everything else is a dashboard page or admin, with HTML errors.
 JSON_PREFIXES = frozenset({str(route.pattern).split("/", 1)[0] for route in api} | {"system", "webhooks"})
-handler400 = "namaskah.api.handler400"
-handler404 = "namaskah.api.handler404"
-handler500 = "namaskah.api.handler500"
+handler400 = "namaskah.handlers.handler400"
+handler404 = "namaskah.handlers.handler404"
+handler500 = "namaskah.handlers.handler500"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from namaskah import cache as shared_cache
 from providers.base import Health, ProviderError
-from providers.breaker import OPEN, breaker_state
+from providers.breaker import CLOSED, HALF_OPEN, OPEN, breaker_state
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,29 @@ def provider_health(name: str) -> Health:
     ok = health.ok and state != OPEN
     return Health(ok=ok, latency_ms=health.latency_ms, checked_at=health.checked_at, detail=health.detail,
                   breaker_state=state)
+
+
+def report(name: str) -> dict:
+    """/system/health's component for one provider: "ok" only with a healthy upstream and a closed
+    circuit. While half-open this is the probe that may close it, so recovery shows at once even
+    when no customer is buying."""
+    if breaker_state(name).state == HALF_OPEN:
+        from providers.registry import get_provider
+
+        try:
+            get_provider(name).probe()
+        except ProviderError:
+            pass  # the guarded probe recorded it
+    health = provider_health(name)
+    breaker = breaker_state(name)
+    return {
+        "status": "ok" if health.ok and breaker.state == CLOSED else "failing",
+        "latency_ms": health.latency_ms,
+        "checked_at": health.checked_at.isoformat(),
+        "detail": health.detail,
+        "breaker": {"state": breaker.state, "failures": breaker.failures, "opened_at": breaker.opened_at,
+                    "retry_after": breaker.retry_after},
+    }
 
 
 def _local_entry(name: str) -> dict | None:

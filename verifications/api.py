@@ -16,7 +16,7 @@ from accounts.money import money_str
 from namaskah import ratelimit
 from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
-from verifications import polling, selectors, services
+from verifications import selectors, services
 from verifications.models import Capability, Country, Service, Verification
 
 

@@ -61,7 +61,7 @@ FAKE_KEY, FAKE_EMAIL = "lifecycle-key", "ops@example.com"
 @contextmanager
 def fake_textverified(settings, **options):
     """The fake TextVerified over HTTP, with the settings pointing the real client at it."""
-    from providers.fakeserver import start_fake_server
+    from fakes.textverified import start_fake_server
 
     settings.PROVIDER = "textverified"
     settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = FAKE_KEY, FAKE_EMAIL
