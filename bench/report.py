@@ -307,8 +307,8 @@ def update_readme(readme: Path, table: str) -> None:
     text = readme.read_text()
     start, end = text.index(START) + len(START), text.index(END)
     notes = NOTES.read_text().strip() + "\n" if NOTES.exists() else ""
-    body = ("\n`python3 bench/run.py` runs it (6-7 minutes, after waiting up to 3 minutes for the machine to be "
-            "quiet; `--quick` is a 90-second smoke run that leaves this table alone; `python3 dev.py test bench` "
+    body = ("\n`python3 bench/run.py` runs it (8-9 minutes, after waiting up to 3 minutes for the machine to be "
+            "quiet; `--quick` is a 3-minute smoke run that leaves this table alone; `python3 dev.py test bench` "
             "tests the generator's arithmetic). It starts gunicorn with production settings on PostgreSQL, Redis and "
             "the fake TextVerified, everything on 127.0.0.1, and stops it all at the end.\n\n"
             + table + ("\n" + notes if notes else ""))
