@@ -184,10 +184,23 @@ def user_for_api_key(raw: str) -> User | None:
     parts = raw.strip().split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
-    row = _cached_key_row(parts[1])
+    prefix = parts[1]
+    row = user = None
+    owner = _key_owners.get(prefix)
+    if owner is not None:
+        # The key's entry and its user's in one round trip (each cache call costs a client build).
+        keys = [api_key_cache_key(prefix), user_cache_key(owner)]
+        found = shared_cache.call(lambda: cache.get_many(keys), {})
+        row, user = found.get(keys[0]), found.get(keys[1])
+    if row is None:
+        row = _cached_key_row(prefix)
     if row is None or not hmac.compare_digest(row.hashed_key, hashlib.sha256(raw.strip().encode()).hexdigest()):
         return None
-    user = cached_user(user_id=row.user_id)
+    if len(_key_owners) > 100_000:
+        _key_owners.clear()
+    _key_owners[prefix] = row.user_id
+    if user is None or user.pk != row.user_id:
+        user = cached_user(user_id=row.user_id)
     if user is None or not user.is_active:
         return None
     now = timezone.now()
@@ -196,6 +209,12 @@ def user_for_api_key(raw: str) -> User | None:
         row.last_used_at = now
         shared_cache.call(lambda: cache.set(api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS))
     return user
+
+
+# prefix -> user id, per process: a prefix names one key row for ever (unique), and a row's user never
+# changes, so this only tells which user entry to read beside the key's; revocation and deactivation
+# are still read from the shared cache on every request.
+_key_owners: dict[str, int] = {}
 
 
 def _cached_key_row(prefix: str) -> ApiKey | None:
