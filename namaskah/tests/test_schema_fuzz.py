@@ -11,6 +11,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from django.core import signals
+from django.db import close_old_connections
+
 from accounts import services as accounts
 from namaskah.wsgi import application
 from verifications.tests.lifecycle import fund, make_shop
@@ -24,7 +27,16 @@ _started = time.monotonic()
 
 @pytest.fixture
 def api_schema(db):
-    return schemathesis.openapi.from_wsgi("/api/schema", application)
+    # Requests go straight to the WSGI application, in this test's transaction: as Django's test
+    # client does, keep request_started/finished from closing the connection (PostgreSQL would
+    # then have to reopen it inside the atomic block).
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema", application)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
