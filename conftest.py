@@ -32,10 +32,11 @@ def _fresh_cache():
 def _fresh_providers():
     # Each test starts like a new worker process: breakers remember a dead cache for a few seconds
     # and clients keep tokens, which must not leak from one test into the next.
+    from namaskah.cache import forget_outages
     from providers import breaker, registry
-
     from verifications import heartbeat
 
+    forget_outages()
     breaker._breakers.clear()
     registry._instances.clear()
     heartbeat.forget_heartbeat()

@@ -4,6 +4,7 @@
     python3 dev.py run     # platform on http://127.0.0.1:8000 with demo data and demo logins
     python3 dev.py test    # the test suite (extra arguments go to pytest)
     python3 dev.py bench   # the load benchmark, bench/run.py (extra arguments go to it, e.g. --quick)
+    python3 dev.py lint    # ruff, and the apps' layering contracts (import-linter, .importlinter)
 
 Each creates .venv and installs requirements.txt when missing or changed. Standard library only.
 """
@@ -131,7 +132,18 @@ def bench(args: list[str]) -> None:
     os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "bench" / "run.py"), *args])
 
 
-COMMANDS = {"run": lambda args: run(), "test": test, "bench": bench}
+def lint(args: list[str]) -> None:
+    ensure_venv()
+    os.chdir(ROOT)
+    failed = [name for name, argv in (("ruff", [str(VENV / "bin" / "ruff"), "check", "."]),
+                                      ("import-linter", [str(VENV / "bin" / "lint-imports")]))
+              if subprocess.run(argv).returncode != 0]
+    if failed:
+        sys.exit(f"[dev] lint failed: {', '.join(failed)}")
+    say("lint: ruff and import-linter clean")
+
+
+COMMANDS = {"run": lambda args: run(), "test": test, "bench": bench, "lint": lint}
 
 
 def main() -> None:

@@ -7,14 +7,21 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
 from accounts.models import Account, ApiKey, LedgerEntry
 from accounts.money import money_str
 from namaskah import ratelimit
+from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
-from verifications.api import Pagination
+
+
+def email_of(request) -> str:
+    """The email a sign-in or sign-up names, for its rate limit. A body that is not an object names
+    none: the serializer then refuses it with a 400."""
+    return request.data.get("email", "") if isinstance(request.data, dict) else ""
 
 
 class RegisterApi(APIView):
@@ -29,11 +36,14 @@ class RegisterApi(APIView):
         "id": serializers.IntegerField(), "email": serializers.EmailField()}), **ERRORS},
         summary="Create a customer account (then POST /auth/token)")
     def post(self, request):
-        ratelimit.sign_up_attempt(request, email=request.data.get("email", ""))
+        ratelimit.sign_up_attempt(request, email=email_of(request))
         serializer = self.RegisterInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.register(**serializer.validated_data)
         return Response({"id": user.pk, "email": user.email}, status=201)
+
+
+TOKEN_ERRORS = {code: ERRORS[code] for code in (400, 401, 429)}
 
 
 class TokenApi(TokenObtainPairView):
@@ -41,15 +51,29 @@ class TokenApi(TokenObtainPairView):
 
     authentication_classes = []
 
+    @extend_schema(responses={200: TokenObtainPairSerializer, **TOKEN_ERRORS},
+                   summary="A JWT pair for an email and password")
     def post(self, request, *args, **kwargs):
-        ratelimit.sign_in_attempt(request, email=request.data.get("email", ""))
+        ratelimit.sign_in_attempt(request, email=email_of(request))
         return super().post(request, *args, **kwargs)
 
 
+class RotatingRefreshSerializer(TokenRefreshSerializer):
+    def validate(self, attrs):
+        return services.rotate_refresh_token(refresh=self.token_class(attrs["refresh"]))
+
+
 class TokenRefreshApi(TokenRefreshView):
-    """POST {refresh} → {access, refresh}: the refresh token rotates and the old one is blacklisted."""
+    """POST {refresh} → {access, refresh}: the refresh token rotates and the old one is blacklisted,
+    atomically (concurrent refreshes of one token yield one new pair)."""
 
     authentication_classes = []
+    serializer_class = RotatingRefreshSerializer
+
+    @extend_schema(responses={200: RotatingRefreshSerializer, **TOKEN_ERRORS},
+                   summary="Rotate a refresh token: a new pair, the old refresh token refused from now on")
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
 
 
 class AccountApi(APIView):
@@ -72,10 +96,12 @@ class LedgerEntryOut(serializers.Serializer):
 
 
 class TransactionsApi(APIView):
+    pagination_class = Pagination  # drf-spectacular wraps the list in the paginated envelope
+
     @extend_schema(responses={200: LedgerEntryOut(many=True), **ERRORS}, summary="Your ledger, newest first")
     def get(self, request):
         rows = LedgerEntry.objects.filter(account__user=request.user).order_by("-created_at", "-id")
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(LedgerEntryOut(page, many=True).data)
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import REVERSAL_KINDS, ZERO, Account, ApiKey, LedgerEntry, User
 from accounts.money import parse_amount
+from namaskah import cache as shared_cache
 
 log = logging.getLogger(__name__)
 
@@ -162,13 +164,12 @@ def charge_locked(*, account: Account, verification, amount: Decimal) -> LedgerE
 
 
 def refund_verification(*, verification, memo: str = "", created_by: User | None = None) -> LedgerEntry:
-    """Return exactly what was charged for a verification, once.
+    """Return exactly what was charged for a verification, once; the caller (verifications.services)
+    marks the verification refunded.
 
     Raises AlreadyRefunded on a repeat (the unique constraint is the last line of defence against
     a race the caller lost) and NothingToRefund if it was never charged.
     """
-    from verifications.models import Verification
-
     with transaction.atomic():
         account = Account.objects.select_for_update().get(user_id=verification.user_id)
         charge = LedgerEntry.objects.filter(verification_id=verification.pk, kind=LedgerEntry.Kind.CHARGE).first()
@@ -177,14 +178,10 @@ def refund_verification(*, verification, memo: str = "", created_by: User | None
         if LedgerEntry.objects.filter(verification_id=verification.pk, kind=LedgerEntry.Kind.REFUND).exists():
             raise AlreadyRefunded(f"verification {verification.pk} was already refunded")
         try:
-            entry = _post_locked(account=account, kind=LedgerEntry.Kind.REFUND, amount=-charge.amount,
-                                 verification=verification, memo=memo or "refund", created_by=created_by)
+            return _post_locked(account=account, kind=LedgerEntry.Kind.REFUND, amount=-charge.amount,
+                                verification=verification, memo=memo or "refund", created_by=created_by)
         except IntegrityError as exc:
             raise AlreadyRefunded(f"verification {verification.pk} was already refunded") from exc
-        now = timezone.now()
-        Verification.objects.filter(pk=verification.pk).update(refunded_at=now)
-        verification.refunded_at = now
-        return entry
 
 
 def ledger_mismatches() -> list[tuple[Account, Decimal]]:
@@ -247,61 +244,139 @@ def staff_revoke_api_key(*, key_id: int, staff: User) -> tuple[ApiKey, bool]:
 
 def _revoke(row: ApiKey, *, by: User | None) -> bool:
     revoked = ApiKey.objects.filter(pk=row.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by)
-    # Every path (Django's authentication, verifications/fastpoll.py) reads this entry first:
+    # Every path (the API's authentication, the SMS-Activate endpoint) reads this entry first:
     # deleting it makes the revocation take effect at once.
-    _cache_safely("delete", api_key_cache_key(row.prefix))
+    shared_cache.call(lambda: cache.delete(api_key_cache_key(row.prefix)))
     row.refresh_from_db()
     return bool(revoked)
 
 
 API_KEY_CACHE_SECONDS = 30
+USER_CACHE_SECONDS = 60
+# What authentication reads of a user: a cached user differing in any of these is dropped.
+_AUTH_FIELDS = ("password", "is_active", "is_staff", "is_superuser", "email")
 
 
 def api_key_cache_key(prefix: str) -> str:
-    # verifications/fastpoll.py reads this entry too: deleting it (revocation) stops the key there at
-    # once; a deactivated user's entry says so when it is next rewritten (API_KEY_CACHE_SECONDS).
     return f"accounts:api-key:{prefix}"
+
+
+def user_cache_key(user_id) -> str:
+    return f"accounts:user:{user_id}"
 
 
 def user_for_api_key(raw: str) -> User | None:
     """The active user owning this full key, or None. Constant-time comparison of the hash.
 
-    The key row and its user are kept in the shared cache for API_KEY_CACHE_SECONDS: integrators
-    poll every few seconds and the lookup was one query of every poll. Revoking deletes the entry
-    at once; deactivating a user takes effect within that time.
+    The key row is kept in the shared cache for API_KEY_CACHE_SECONDS and its user as cached_user()
+    keeps it: integrators poll every few seconds and each lookup was a query of every poll.
+    Revoking deletes the key's entry, deactivating forgets the user: both take effect at once.
     """
     parts = raw.strip().split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
-    row = _cached_key_row(parts[1])
-    if row is None or not row.user.is_active:
+    prefix = parts[1]
+    row = user = None
+    owner = _key_owners.get(prefix)
+    if owner is not None:
+        # The key's entry and its user's in one round trip (each cache call costs a client build).
+        keys = [api_key_cache_key(prefix), user_cache_key(owner)]
+        found = shared_cache.call(lambda: cache.get_many(keys), {})
+        row, user = found.get(keys[0]), found.get(keys[1])
+    if row is None:
+        row = _cached_key_row(prefix)
+    if row is None or not hmac.compare_digest(row.hashed_key, hashlib.sha256(raw.strip().encode()).hexdigest()):
         return None
-    if not hmac.compare_digest(row.hashed_key, hashlib.sha256(raw.strip().encode()).hexdigest()):
+    if len(_key_owners) > 100_000:
+        _key_owners.clear()
+    _key_owners[prefix] = row.user_id
+    if user is None or user.pk != row.user_id:
+        user = cached_user(user_id=row.user_id)
+    if user is None or not user.is_active:
         return None
     now = timezone.now()
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         ApiKey.objects.filter(pk=row.pk).update(last_used_at=now)  # coarse, to spare a write per request
         row.last_used_at = now
-        _cache_safely("set", api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS)
-    return row.user
+        shared_cache.call(lambda: cache.set(api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS))
+    return user
+
+
+# prefix -> user id, per process: a prefix names one key row for ever (unique), and a row's user never
+# changes, so this only tells which user entry to read beside the key's; revocation and deactivation
+# are still read from the shared cache on every request.
+_key_owners: dict[str, int] = {}
 
 
 def _cached_key_row(prefix: str) -> ApiKey | None:
-    row = _cache_safely("get", api_key_cache_key(prefix))
+    row = shared_cache.call(lambda: cache.get(api_key_cache_key(prefix)))
     if row is None:
-        row = ApiKey.objects.select_related("user").filter(prefix=prefix, revoked_at__isnull=True).first()
+        row = ApiKey.objects.filter(prefix=prefix, revoked_at__isnull=True).first()
         if row is not None:
-            _cache_safely("set", api_key_cache_key(prefix), row, API_KEY_CACHE_SECONDS)
+            shared_cache.call(lambda: cache.set(api_key_cache_key(prefix), row, API_KEY_CACHE_SECONDS))
     return row
 
 
-def _cache_safely(operation: str, *args):
-    from django.core.cache import cache
+# --- the user row for authentication ----------------------------------------------------------------
 
-    try:
-        return getattr(cache, operation)(*args)
-    except Exception:  # a cache outage costs a query, never a failed request
+def cached_user(*, user_id) -> User | None:
+    """The user with this id as authentication needs it (API keys, JWTs), or None if there is none.
+
+    Kept in the shared cache for USER_CACHE_SECONDS, so a poll reads no user row. Whatever changes
+    what authentication decides — deactivation, a password change (simplejwt's hash_password claim
+    is compared with the cached hash), staff flags, deletion — must call forget_cached_user().
+    """
+    key = user_cache_key(user_id)
+    user = shared_cache.call(lambda: cache.get(key))
+    if user is not None:
+        return user
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
         return None
+    shared_cache.call(lambda: cache.set(key, user, USER_CACHE_SECONDS))
+    # Read again after the write: a change that committed between our read and our write ran its
+    # forget_cached_user() before our write landed, and must not be undone by it.
+    if User.objects.filter(pk=user_id).values_list(*_AUTH_FIELDS).first() != tuple(
+            getattr(user, name) for name in _AUTH_FIELDS):
+        shared_cache.call(lambda: cache.delete(key))
+    return user
+
+
+def forget_cached_user(*, user_id: int) -> None:
+    """Drop the user's cached row now and again when the current transaction commits. Call it from
+    every service that deactivates a user, changes a password or staff flags, or deletes a user."""
+    key = user_cache_key(user_id)
+    shared_cache.call(lambda: cache.delete(key))
+    transaction.on_commit(lambda: shared_cache.call(lambda: cache.delete(key)), robust=True)
+
+
+# --- refresh tokens ---------------------------------------------------------------------------------
+
+def rotate_refresh_token(*, refresh) -> dict:
+    """{"access", "refresh"} for a valid simplejwt RefreshToken, which this call blacklists.
+
+    Of any number of concurrent calls with one token exactly one wins: the blacklist row is unique
+    per token, and only the call whose insert created it mints a new pair (simplejwt's own
+    serializer checks first and blacklists after, so concurrent refreshes all got a pair). Raises
+    InvalidToken for a token already used, AuthenticationFailed for a user gone or inactive.
+    """
+    from rest_framework_simplejwt import settings as jwt_settings
+    from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+    api_settings = jwt_settings.api_settings
+    user = User.objects.filter(pk=refresh.payload.get(api_settings.USER_ID_CLAIM)).first()
+    if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
+        raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+    _, created = refresh.blacklist()  # get_or_create: one INSERT succeeds, the others find its row
+    if not created:
+        raise InvalidToken("Token is blacklisted")
+    data = {"access": str(refresh.access_token)}
+    refresh.set_jti()
+    refresh.set_exp()
+    refresh.set_iat()
+    refresh.outstand()
+    data["refresh"] = str(refresh)
+    return data
 
 
 # --- sessions, tokens, email change -------------------------------------------------------------
@@ -319,6 +394,7 @@ def end_sessions_and_tokens(*, user: User) -> int:
 
     User.objects.filter(pk=user.pk).update(session_version=F("session_version") + 1)
     user.refresh_from_db(fields=["session_version"])
+    forget_cached_user(user_id=user.pk)  # the JWT and API-key paths read the user from the cache
     live = OutstandingToken.objects.filter(user_id=user.pk, expires_at__gt=timezone.now(),
                                            blacklistedtoken__isnull=True)
     # ignore_conflicts: a token blacklisted meanwhile (a concurrent refresh) is already ended.

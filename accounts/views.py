@@ -25,7 +25,7 @@ from accounts.forms import (
 )
 from accounts.models import ApiKey
 from namaskah import ratelimit
-from verifications.views import content_security_policy
+from namaskah.csp import content_security_policy
 
 
 @content_security_policy

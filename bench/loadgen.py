@@ -281,7 +281,7 @@ async def create_pool(*, host: str, port: int, customers: list[dict], services: 
                                       body={"service": services[index % len(services)], "country": "US",
                                             "capability": "sms"}, expect=(201,))
         if status == 201 and data:
-            pool.append({"id": data["id"], "key": customer["key"]})
+            pool.append({"id": data["id"], "key": customer["key"], "jwt": customer.get("jwt")})
 
     tasks = [asyncio.create_task(buy(i, t)) for i, t in enumerate(fixed_rate(rate=rate, duration=count / rate))]
     await _gather_bounded(tasks, count / rate + timeout + 5)

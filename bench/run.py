@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Namaskah load benchmark: one command, everything on 127.0.0.1, everything stopped at the end.
 
-    python3 bench/run.py            # 3 interleaved rounds (6-7 minutes); updates README.md's table
-    python3 bench/run.py --quick    # 1 short round (about 90 s), README untouched
+    python3 bench/run.py            # 3 interleaved rounds (8-9 minutes); updates README.md's table
+    python3 bench/run.py --quick    # 1 short round (about 2 minutes), README untouched
 
 It creates a throw-away PostgreSQL database, starts the fake TextVerified server (300 ms per
 upstream answer by default) and gunicorn with production settings, buys a pool of numbers, then
 runs in each round, in rotating order:
-  bare-wrk   wrk, closed loop, against /system/live          (the bare Django ceiling)
-  poll-wrk   wrk against GET /verify/{id}/messages           (the polling endpoint's ceiling)
+  bare-wrk      wrk, closed loop, against /system/live       (the bare Django ceiling)
+  poll-wrk      wrk against GET /verify/{id}/messages, API key (the polling endpoint's ceiling)
+  poll-wrk-jwt  the same with a JWT (Authorization: Bearer)
+  poll-wrk-304  the same with an API key and If-None-Match of the current ETag (the 304 path)
   mix        open loop: customers buy, poll every 3 s, 20 % cancel   (the seed's SLAs)
   poll       open loop: many clients polling every 3 s
   poll-0ms   the same with the upstream answering at once    (our own latency)
@@ -41,6 +43,7 @@ import signal  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+import urllib.request  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 from bench import loadgen, report, stack  # noqa: E402
@@ -54,7 +57,8 @@ FAKE_KEY, FAKE_EMAIL = "bench-fake-upstream-key", "bench@example.com"
 WEBHOOK_SECRET = "whsec_bench_" + secrets.token_urlsafe(24)
 ENDPOINTS = {"mix": ("api-verify-create", "api-verify-messages", "api-verify-detail"),
              "poll": ("api-verify-messages",), "poll-0ms": ("api-verify-messages",),
-             "poll-wrk": ("api-verify-messages",), "bare-wrk": ("system-live",), "bare-open": ("system-live",)}
+             "poll-wrk": ("api-verify-messages",), "poll-wrk-jwt": ("api-verify-messages",),
+             "poll-wrk-304": ("api-verify-messages",), "bare-wrk": ("system-live",), "bare-open": ("system-live",)}
 
 
 def say(message: str) -> None:
@@ -234,7 +238,23 @@ class Bench:
         if len(self.pool) < count * 0.95:
             raise RuntimeError(f"only {len(self.pool)} of {count} purchases succeeded; see bench/results/gunicorn.log")
         say(f"{len(self.pool)} numbers bought ({failed} failed)")
-        (RESULTS / "poll-pairs.txt").write_text("".join(f"{p['id']} {p['key']}\n" for p in self.pool[:100]))
+        self.write_pairs()
+
+    def write_pairs(self) -> None:
+        """The wrk scenarios' "<id> <scheme> <credential> [<etag>]" files, for 100 of the pool's numbers."""
+        sample = self.pool[:100]
+        (RESULTS / "poll-pairs.txt").write_text("".join(f"{p['id']} Api-Key {p['key']}\n" for p in sample))
+        (RESULTS / "poll-pairs-jwt.txt").write_text("".join(f"{p['id']} Bearer {p['jwt']}\n" for p in sample))
+
+    def write_etags(self) -> None:
+        """The 304 scenario's file: each number's current ETag, read just before (the SMS have arrived)."""
+        lines = []
+        for p in self.pool[:100]:
+            request = urllib.request.Request(f"{self.base}/verify/{p['id']}/messages",
+                                             headers={"Authorization": f"Api-Key {p['key']}"})
+            with urllib.request.urlopen(request, timeout=30) as response:
+                lines.append(f"{p['id']} Api-Key {p['key']} {response.headers['ETag']}\n")
+        (RESULTS / "poll-pairs-304.txt").write_text("".join(lines))
 
     def stop(self) -> None:
         self.procs.stop()
@@ -320,6 +340,11 @@ class Bench:
             return self.measure(name, lambda: self.wrk_run(None))
         if name == "poll-wrk":
             return self.measure(name, lambda: self.wrk_run(str(RESULTS / "poll-pairs.txt")))
+        if name == "poll-wrk-jwt":
+            return self.measure(name, lambda: self.wrk_run(str(RESULTS / "poll-pairs-jwt.txt")))
+        if name == "poll-wrk-304":
+            self.write_etags()
+            return self.measure(name, lambda: self.wrk_run(str(RESULTS / "poll-pairs-304.txt")))
         if name == "mix":
             return self.measure(name, lambda: self.open_run(loadgen.mix(
                 **common, customers=self.data["customers"], services=self.data["services"], rate=a.mix_rate,
@@ -359,7 +384,7 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-SCENARIOS = ["bare-wrk", "mix", "poll-wrk", "poll", "bare-open", "poll-0ms"]
+SCENARIOS = ["bare-wrk", "mix", "poll-wrk", "poll", "poll-wrk-jwt", "bare-open", "poll-wrk-304", "poll-0ms"]
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python bench/setup_data.py --customers 200 --out bench/results/customers.json
 
 Runs with the benchmark's environment (DATABASE_URL pointing at the throw-away bench database).
-Writes {"customers": [{"email", "key"}], "services": [slugs]} where `services` are the SMS services
+Writes {"customers": [{"email", "key", "jwt"}], "services": [slugs]} where `services` are the SMS services
 of the US (TextVerified) whose simulated upstream price is within our price, so purchases succeed.
 """
 from __future__ import annotations
@@ -23,6 +23,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
+
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts import services as accounts  # noqa: E402
 from accounts.models import User  # noqa: E402
@@ -60,7 +62,8 @@ def main() -> None:
         user = User.objects.create_user(f"bench-{i:04d}@example.com", None)
         accounts.credit(user=user, amount=BALANCE, memo="benchmark balance")
         _, key = accounts.create_api_key(user=user, name="bench")
-        customers.append({"email": user.email, "key": key})
+        # A JWT access token too, for the JWT polling scenario (valid ACCESS_TOKEN_LIFETIME: 15 minutes).
+        customers.append({"email": user.email, "key": key, "jwt": str(AccessToken.for_user(user))})
     services = affordable_sms_services()
     Path(args.out).write_text(json.dumps({"customers": customers, "services": services}))
     print(f"setup_data: {len(customers)} customers with ${BALANCE} and an API key; {len(services)} SMS services")

@@ -1,7 +1,9 @@
 -- wrk script for the throughput ceilings.
 --   wrk ... -s bench/wrk.lua URL                 -> GET URL's path (the bare Django endpoint)
 --   wrk ... -s bench/wrk.lua URL -- pairs.txt    -> GET /verify/<id>/messages, rotating over the
---                                                   "<id> <api key>" lines of pairs.txt
+--                                                   "<id> <scheme> <credential> [<etag>]" lines of
+--                                                   pairs.txt (scheme Api-Key or Bearer; with an etag,
+--                                                   If-None-Match: the 304 path)
 -- done() prints one "WRK {json}" line that bench/run.py parses.
 --
 -- One request in RECONNECT_EVERY asks the server to close its connection, and wrk opens a new one.
@@ -19,9 +21,10 @@ local counter = 0
 function init(args)
   if args[1] then
     for line in io.lines(args[1]) do
-      local id, key = line:match("^(%S+)%s+(%S+)$")
+      local id, scheme, credential, etag = line:match("^(%S+)%s+(%S+)%s+(%S+)%s*(%S*)$")
       if id then
-        items[#items + 1] = { path = "/verify/" .. id .. "/messages", auth = "Api-Key " .. key }
+        items[#items + 1] = { path = "/verify/" .. id .. "/messages", auth = scheme .. " " .. credential,
+                              etag = etag ~= "" and etag or nil }
       end
     end
     -- Threads start at different offsets so they do not poll the same verification in lockstep.
@@ -43,6 +46,9 @@ function request()
   counter = counter + 1
   local item = items[(counter % #items) + 1]
   headers["Authorization"] = item.auth
+  if item.etag then
+    headers["If-None-Match"] = item.etag
+  end
   return wrk.format("GET", item.path, headers)
 end
 

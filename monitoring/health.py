@@ -106,25 +106,6 @@ class HealthMonitor:
             raise RuntimeError("the cache did not return what was written")
 
     def _provider(self, name: str) -> dict:
-        from providers.base import ProviderError
-        from providers.breaker import HALF_OPEN, breaker_state
-        from providers.health import provider_health
-        from providers.registry import get_provider
+        from providers.health import report
 
-        if breaker_state(name).state == HALF_OPEN:
-            # The recovery window has come: let health be the single probe that may close the
-            # circuit, so recovery shows at once even when no customer is buying.
-            try:
-                get_provider(name).probe()
-            except ProviderError:
-                pass
-        health = provider_health(name)
-        breaker = breaker_state(name)
-        return {
-            "status": "ok" if health.ok and breaker.state == "closed" else "failing",
-            "latency_ms": health.latency_ms,
-            "checked_at": health.checked_at.isoformat(),
-            "detail": health.detail,
-            "breaker": {"state": breaker.state, "failures": breaker.failures, "opened_at": breaker.opened_at,
-                        "retry_after": breaker.retry_after},
-        }
+        return report(name)

@@ -15,8 +15,7 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0,
-                   3.0, 5.0, 10.0, 30.0)
+from providers.metrics import LATENCY_BUCKETS, PROVIDER_CALLS, PROVIDER_LATENCY
 
 HTTP_REQUESTS = Counter("namaskah_http_requests", "HTTP requests answered", ["endpoint", "method", "status"])
 HTTP_LATENCY = Histogram("namaskah_http_request_duration_seconds", "Time to answer a request", ["endpoint"],
@@ -25,9 +24,6 @@ DB_QUERIES = Counter("namaskah_db_queries", "SQL statements run while answering 
 # The SMS-Activate-compatible endpoint: labelled by action (an unknown one is "other") and by the
 # answer's token without its value ("json" for JSON bodies), never by a parameter.
 PROTOCOL_ANSWERS = Counter("namaskah_protocol_answers", "Answers of /stubs/handler_api.php", ["action", "answer"])
-PROVIDER_CALLS = Counter("namaskah_provider_calls", "Calls to an upstream provider", ["provider", "operation", "outcome"])
-PROVIDER_LATENCY = Histogram("namaskah_provider_call_duration_seconds", "Upstream call latency", ["provider", "operation"],
-                             buckets=LATENCY_BUCKETS)
 
 
 def observe_request(*, endpoint: str, method: str, status: int, seconds: float, queries: int = 0) -> None:
@@ -39,13 +35,6 @@ def observe_request(*, endpoint: str, method: str, status: int, seconds: float, 
 
 def observe_protocol_answer(*, action: str, answer: str) -> None:
     PROTOCOL_ANSWERS.labels(action, answer).inc()
-
-
-def observe_provider_call(*, provider: str, operation: str, outcome: str, seconds: float) -> None:
-    """outcome: ok | rejected | unavailable | circuit_open."""
-    PROVIDER_CALLS.labels(provider, operation, outcome).inc()
-    if outcome != "circuit_open":
-        PROVIDER_LATENCY.labels(provider, operation).observe(seconds)
 
 
 class BreakerCollector:
@@ -192,4 +181,4 @@ def _latency(family, match: dict) -> dict:
             for q in (0.5, 0.95, 0.99)}
 
 
-__all__ = ["as_json", "prometheus_text", "observe_request", "observe_provider_call"]
+__all__ = ["as_json", "prometheus_text", "observe_request"]

@@ -1,6 +1,9 @@
 """One error shape for the whole API: {"error": {"code", "message", ["fields"], ...}}.
 
-The table below is the single place where domain exceptions become HTTP statuses.
+The table below is the single place where domain exceptions become HTTP statuses. Errors that
+happen outside a DRF view (a malformed id that matches no route, a bug, a NUL character refused by
+namaskah.middleware) reach Django's handler400/404/500 (namaskah/handlers.py), which answer in the
+same shape on API paths and with Django's pages elsewhere (dashboard pages, admin).
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -18,14 +21,10 @@ from accounts.money import money_str
 from accounts.services import InsufficientBalance
 from namaskah.ratelimit import RateLimited
 from payments.services import PaymentsUnavailable
-from providers.base import ProviderRejected, ProviderUnavailable
+from providers.base import DEFAULT_RETRY_AFTER, TEMPORARY_REJECTIONS, ProviderRejected, ProviderUnavailable
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
 
 log = logging.getLogger(__name__)
-DEFAULT_RETRY_AFTER = 30
-
-# ProviderRejected codes that mean "we cannot sell this right now": the customer should retry later.
-REJECTED_TEMPORARY = {"no_numbers", "insufficient_upstream_balance", "too_many_unfinished", "price_above_cap"}
 
 DOMAIN_STATUS = {
     NotAvailable: status.HTTP_400_BAD_REQUEST,
@@ -63,7 +62,7 @@ def exception_handler(exc, context):
         return error_response(503, exc.code, "The number provider is unavailable right now; nothing was charged. "
                               f"Try again in {retry} s.", headers={"Retry-After": str(retry)}, retry_after=retry)
     if isinstance(exc, ProviderRejected):
-        if exc.code in REJECTED_TEMPORARY:
+        if exc.code in TEMPORARY_REJECTIONS:
             return error_response(503, exc.code, f"{exc.message} Nothing was charged.",
                                   headers={"Retry-After": str(DEFAULT_RETRY_AFTER)}, retry_after=DEFAULT_RETRY_AFTER)
         if exc.code == "not_allowed":
@@ -103,3 +102,31 @@ def plain_message(detail) -> str:
     if isinstance(detail, (list, tuple)):
         return " ".join(plain_message(item) for item in detail)
     return str(detail)
+
+
+# --- JSON bodies -------------------------------------------------------------------------------------
+
+NUL_MESSAGE = "Null characters are not allowed."
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing a NUL character in any string (PostgreSQL cannot hold one)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        where = _nul_in(data)
+        if where is not None:
+            raise exceptions.ValidationError({where: [NUL_MESSAGE]})
+        return data
+
+
+def _nul_in(value, where: str = "non_field_errors") -> str | None:
+    """The field (a top-level key) holding a NUL in a string or a key, anywhere below it; or None."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        name = str(key).replace("\x00", "") if isinstance(value, dict) and where == "non_field_errors" else where
+        if (isinstance(key, str) and "\x00" in key) or _nul_in(item, name) is not None:
+            return name
+    return None

@@ -105,34 +105,30 @@ def _check_range(name, value, minimum, maximum) -> None:
 
 
 def database(url: str, *, pool_min: int, pool_max: int, pool_timeout: float) -> dict:
-    """Turn DATABASE_URL into a Django DATABASES entry (PostgreSQL with a psycopg pool, or SQLite)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme in ("postgres", "postgresql"):
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ConfigError("DATABASE_URL has no database name (expected postgresql://user:pass@host:5432/name)")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ConfigError("DATABASE_URL has an invalid port") from None
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(port or ""),
-            # Pooled connections replace persistent ones: CONN_MAX_AGE must stay 0 with a pool.
-            "CONN_MAX_AGE": 0,
-            "OPTIONS": {"pool": {"min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout}},
-        }
+    """Turn DATABASE_URL into a Django DATABASES entry (PostgreSQL with a psycopg pool, or SQLite).
+
+    Parsed by dj-database-url, so the query string's options (`?sslmode=require`, `connect_timeout`…)
+    reach the driver; only PostgreSQL and SQLite are accepted."""
+    import dj_database_url
+
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("postgres", "postgresql", "sqlite"):
+        raise ConfigError(f"DATABASE_URL scheme {scheme or '(none)'!r} is not supported (use postgresql:// or sqlite:///)")
+    try:
+        entry = dj_database_url.parse(url, conn_max_age=0)
+    except (ValueError, dj_database_url.ParseError) as exc:
+        raise ConfigError(f"DATABASE_URL is not a valid URL ({exc})") from None
     if scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc or not path:
+        if urlsplit(url).netloc or entry["NAME"] in ("", ":memory:"):
             raise ConfigError("DATABASE_URL for SQLite must look like sqlite:////absolute/path.db")
-        return sqlite(path)
-    raise ConfigError(f"DATABASE_URL scheme {scheme or '(none)'!r} is not supported (use postgresql:// or sqlite:///)")
+        return sqlite(entry["NAME"])
+    if not entry["NAME"]:
+        raise ConfigError("DATABASE_URL has no database name (expected postgresql://user:pass@host:5432/name)")
+    entry["PORT"] = str(entry["PORT"] or "")
+    # Pooled connections replace persistent ones: CONN_MAX_AGE must stay 0 with a pool.
+    entry["OPTIONS"] = {**entry.get("OPTIONS", {}),
+                        "pool": {"min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout}}
+    return entry
 
 
 def sqlite(path) -> dict:

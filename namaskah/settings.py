@@ -4,6 +4,7 @@ Nothing set → development: DEBUG on, SQLite file, local-memory cache, mock pro
 (DEBUG=false) refuses to start until the secrets, hosts, shared cache, provider and Stripe are set. Every
 variable is documented in README.md and .env.example.
 """
+import importlib.util
 import os
 import re
 from datetime import timedelta
@@ -160,12 +161,12 @@ try:
     if REDIS_URL:
         CACHES = {
             "default": {
-                "BACKEND": "namaskah.cache.RedisCache",
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": env.redis_url(REDIS_URL),
                 "KEY_PREFIX": env.get(E, "CACHE_KEY_PREFIX", "namaskah"),
                 # A Redis outage must cost milliseconds per request, not seconds: short socket
-                # timeouts and no client-side retries (the breaker lets calls through when the
-                # cache is down).
+                # timeouts, no client-side retries, and each failure remembered for
+                # CACHE_OUTAGE_SECONDS so callers skip the cache meanwhile (namaskah/cache.py).
                 "OPTIONS": {
                     "socket_connect_timeout": env.number(E, "REDIS_CONNECT_TIMEOUT", 0.25, minimum=0.01, maximum=30),
                     "socket_timeout": env.number(E, "REDIS_SOCKET_TIMEOUT", 0.5, minimum=0.01, maximum=30),
@@ -176,6 +177,7 @@ try:
         }
     else:
         CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "namaskah"}}
+    CACHE_OUTAGE_SECONDS = env.number(E, "CACHE_OUTAGE_SECONDS", 5.0, minimum=0, maximum=300)
 
     # --- HTTPS / proxy ---------------------------------------------------------------------------
     BEHIND_PROXY = env.boolean(E, "BEHIND_PROXY", False)
@@ -192,8 +194,6 @@ try:
 
     # --- Limits, logs, metrics ---------------------------------------------------------------------
     RATELIMIT_ENABLE = env.boolean(E, "RATELIMIT_ENABLE", True)
-    # Integrators' polls answered in front of Django (verifications/fastpoll.py); off: Django answers all.
-    FAST_POLL = env.boolean(E, "FAST_POLL", True)
     RATE_PURCHASE = env.get(E, "RATE_PURCHASE", "20/m")
     RATE_POLL = env.get(E, "RATE_POLL", "120/m")
     RATE_LOGIN_IP = env.get(E, "RATE_LOGIN_IP", "30/m")
@@ -259,13 +259,20 @@ INSTALLED_APPS = [
     "payments",
     "smsactivate_api",
 ]
+# Development tools (fake upstream servers and their commands, e.g. `manage.py fake_textverified`):
+# installed where the package is present, which the production image is not (.dockerignore). No
+# product module imports it (.importlinter).
+if importlib.util.find_spec("fakes") is not None:
+    INSTALLED_APPS.append("fakes")
 
 MIDDLEWARE = [
+    "namaskah.middleware.HeadWithoutBodyMiddleware",
     "monitoring.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "namaskah.middleware.RefuseNulMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -339,13 +346,13 @@ LOGGING = {
 REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes unauthenticated requests a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.CachedJWTAuthentication",
         "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser", "rest_framework.parsers.FormParser"],
+    "DEFAULT_PARSER_CLASSES": ["namaskah.api.JSONParser", "rest_framework.parsers.FormParser"],
     "EXCEPTION_HANDLER": "namaskah.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,

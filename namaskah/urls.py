@@ -33,6 +33,13 @@ api = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+# Paths answered in JSON, errors included (namaskah/handlers.py): every API route's first segment,
+# and /system/ and /webhooks/. Everything else is a dashboard page or admin, with HTML errors.
+JSON_PREFIXES = frozenset({str(route.pattern).split("/", 1)[0] for route in api} | {"system", "webhooks"})
+handler400 = "namaskah.handlers.handler400"
+handler404 = "namaskah.handlers.handler404"
+handler500 = "namaskah.handlers.handler500"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("system/health", monitoring_views.health, name="system-health"),

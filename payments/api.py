@@ -3,7 +3,7 @@ read one. Views: validate → service or query → Response."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from namaskah.schema import ERRORS
 from payments import services
 from payments.models import TopUp
-from verifications.api import Pagination
+from namaskah.pagination import Pagination
 
 
 class TopUpOut(serializers.Serializer):
@@ -34,10 +34,11 @@ class TopUpsApi(APIView):
             except services.InvalidTopUpAmount as exc:
                 raise serializers.ValidationError(str(exc)) from None
 
-    @extend_schema(responses={200: TopUpOut(many=True), **ERRORS}, summary="Your top-ups, newest first",
-                   parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)])
+    pagination_class = Pagination  # drf-spectacular wraps the list in the paginated envelope
+
+    @extend_schema(responses={200: TopUpOut(many=True), **ERRORS}, summary="Your top-ups, newest first")
     def get(self, request):
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(TopUp.objects.filter(owner=request.user).order_by("-created_at"), request,
                                            view=self)
         return paginator.get_paginated_response(TopUpOut(page, many=True).data)

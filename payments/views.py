@@ -21,7 +21,7 @@ from payments import services
 from payments.forms import AddFundsForm
 from payments.gateway import GatewayError, mock
 from payments.models import MockCheckoutSession, TopUp
-from verifications.views import CSP, content_security_policy
+from namaskah.csp import CSP, content_security_policy
 
 # The Add funds form redirects to Stripe's hosted page, and Chrome applies form-action to the
 # redirect that answers a form: Stripe Checkout's origin must be allowed there, on this page only.

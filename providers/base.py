@@ -31,6 +31,12 @@ class ProviderRejected(ProviderError):
     invalid_request."""
 
 
+# ProviderRejected codes that mean "we cannot sell this right now" (both APIs tell the customer to
+# retry later), and how long to suggest waiting when the upstream gave no Retry-After.
+TEMPORARY_REJECTIONS = frozenset({"no_numbers", "insufficient_upstream_balance", "too_many_unfinished", "price_above_cap"})
+DEFAULT_RETRY_AFTER = 30
+
+
 class ProviderUnavailable(ProviderError):
     """No usable answer from the provider; `retry_after` is a hint in seconds (or None)."""
 

@@ -10,9 +10,10 @@ Only ProviderUnavailable counts as a failure. ProviderRejected is a business "no
 upstream is up, so it counts as a success. Our own bugs (any other exception) count as neither.
 
 The cache is a dependency too: if it fails, the breaker logs that (at most once a minute per
-process), lets calls through and stops asking the cache for a few seconds, so an outage of Redis
-costs no more than one failed cache call now and then. No in-process lock is held while the guarded
-call runs: concurrent calls run concurrently.
+process), lets calls through and stops asking the cache for a few seconds (namaskah.cache, the one
+outage memory every cache caller shares), so an outage of Redis costs no more than one failed cache
+call now and then. No in-process lock is held while the guarded call runs: concurrent calls run
+concurrently.
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from typing import Callable, TypeVar
 from django.conf import settings
 from django.core.cache import cache as default_cache
 
+from namaskah.cache import DEFAULT as DEFAULT_CACHE_OUTAGE
+from namaskah.cache import Outage
 from providers.base import ProviderRejected, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
@@ -35,8 +38,6 @@ CLOSED, OPEN, HALF_OPEN, UNKNOWN = "closed", "open", "half_open", "unknown"
 STATES = (CLOSED, OPEN, HALF_OPEN)
 TRANSITIONS = tuple(f"{a}->{b}" for a in STATES for b in STATES if a != b)
 PROBE_RETRY_AFTER = 5  # seconds suggested to callers turned away while another process probes
-CACHE_RETRY_INTERVAL = 5.0  # seconds the breaker leaves a failing cache alone
-LOG_INTERVAL = 60.0  # seconds between two "cache is down" log lines from one breaker
 _DOWN = object()
 
 
@@ -72,9 +73,8 @@ class CircuitBreaker:
         self._clock = clock
         self._threshold = failure_threshold
         self._recovery = recovery_timeout
-        self._skip_cache_until = 0.0
-        self._next_log = 0.0
-        self._log_lock = threading.Lock()  # guards only the two timestamps above, never a call
+        # Django's default cache shares the process's memory of its outages; a cache handed in has its own.
+        self._outage = Outage(f"circuit {name}", logger=logger) if cache is not None else DEFAULT_CACHE_OUTAGE
 
     # --- configuration, read late so tests and operators can change settings ----------------
 
@@ -224,22 +224,8 @@ class CircuitBreaker:
         return self._safe(bump)
 
     def _safe(self, op: Callable[[], T]):
-        """Run one cache operation; on any error log (rate-limited) and return _DOWN."""
-        if time.monotonic() < self._skip_cache_until:
-            return _DOWN
-        try:
-            return op()
-        except Exception as exc:  # any cache failure: the breaker must never turn it into a 500
-            now = time.monotonic()
-            with self._log_lock:
-                self._skip_cache_until = now + CACHE_RETRY_INTERVAL
-                should_log = now >= self._next_log
-                if should_log:
-                    self._next_log = now + LOG_INTERVAL
-            if should_log:
-                logger.warning("circuit %s: cache unavailable (%s); letting calls through", self.name,
-                               type(exc).__name__)
-            return _DOWN
+        """Run one cache operation; on any error (now or a few seconds ago) return _DOWN."""
+        return self._outage.call(op, _DOWN)
 
     @staticmethod
     def _require(result) -> None:

@@ -15,14 +15,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from namaskah import cache as shared_cache
 from providers.base import Health, ProviderError
-from providers.breaker import OPEN, breaker_state
+from providers.breaker import CLOSED, HALF_OPEN, OPEN, breaker_state
 
 logger = logging.getLogger(__name__)
 
 # Used only while the cache is down, so a dead Redis does not turn every health check into a probe.
 _local: dict[str, dict] = {}
 _local_lock = threading.Lock()
+_DOWN = object()
 
 
 def _key(name: str) -> str:
@@ -34,17 +36,14 @@ def record(name: str, *, ok: bool, latency_ms: float | None, detail: str = "") -
     entry = {"ok": ok, "latency_ms": latency_ms, "checked_at": timezone.now().isoformat(), "detail": detail}
     with _local_lock:
         _local[name] = entry
-    try:
-        cache.set(_key(name), entry, timeout=int(settings.PROVIDER_HEALTH_TTL))
-    except Exception as exc:  # health bookkeeping must never fail a provider call
-        logger.debug("health of %s not cached: %s", name, type(exc).__name__)
+    # Health bookkeeping must never fail a provider call, nor wait on a dead cache.
+    shared_cache.call(lambda: cache.set(_key(name), entry, timeout=int(settings.PROVIDER_HEALTH_TTL)))
 
 
 def cached(name: str) -> Health | None:
     """The last recorded health, if still fresh, without touching the upstream."""
-    try:
-        entry = cache.get(_key(name))
-    except Exception:
+    entry = shared_cache.call(lambda: cache.get(_key(name)), _DOWN)
+    if entry is _DOWN:
         entry = _local_entry(name)
     # The cache TTL does the same on a good day; checking the age too keeps an entry from outliving
     # PROVIDER_HEALTH_TTL when the cache cannot expire it (or when the clock is moved in tests).
@@ -73,6 +72,29 @@ def provider_health(name: str) -> Health:
     ok = health.ok and state != OPEN
     return Health(ok=ok, latency_ms=health.latency_ms, checked_at=health.checked_at, detail=health.detail,
                   breaker_state=state)
+
+
+def report(name: str) -> dict:
+    """/system/health's component for one provider: "ok" only with a healthy upstream and a closed
+    circuit. While half-open this is the probe that may close it, so recovery shows at once even
+    when no customer is buying."""
+    if breaker_state(name).state == HALF_OPEN:
+        from providers.registry import get_provider
+
+        try:
+            get_provider(name).probe()
+        except ProviderError:
+            pass  # the guarded probe recorded it
+    health = provider_health(name)
+    breaker = breaker_state(name)
+    return {
+        "status": "ok" if health.ok and breaker.state == CLOSED else "failing",
+        "latency_ms": health.latency_ms,
+        "checked_at": health.checked_at.isoformat(),
+        "detail": health.detail,
+        "breaker": {"state": breaker.state, "failures": breaker.failures, "opened_at": breaker.opened_at,
+                    "retry_after": breaker.retry_after},
+    }
 
 
 def _local_entry(name: str) -> dict | None:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache as default_cache
 from django.utils import timezone
 
+from namaskah import cache as shared_cache
 from providers import simulation
 from providers.base import (
     Call, Health, ProviderRejected, ProviderUnavailable, Rental, RentalState, RentalStatus, ServiceOffer, Sms,
@@ -40,6 +41,8 @@ class MockProvider:
 
     def __init__(self, *, cache=None):
         self._cache = cache or default_cache
+        # The mock keeps its state in the cache; a cache outage is remembered like everywhere else.
+        self._outage = shared_cache.DEFAULT if cache is None else shared_cache.Outage("mock provider")
 
     # --- purchase ---------------------------------------------------------------------------
 
@@ -65,8 +68,9 @@ class MockProvider:
                                    lifetime=int(settings.MOCK_VERIFICATION_LIFETIME))
         key = f"{PREFIX}:idem:{nonce}"
         # add() is atomic across workers: the first purchase for a key wins, a repeat gets its rental.
-        if not self._cache.add(key, reference, timeout=int(settings.MOCK_VERIFICATION_LIFETIME) + 3600):
-            reference = self._cache.get(key) or reference
+        lifetime = int(settings.MOCK_VERIFICATION_LIFETIME) + 3600
+        if not self._outage.call(lambda: self._cache.add(key, reference, timeout=lifetime), True):
+            reference = self._outage.call(lambda: self._cache.get(key), None) or reference
         facts = parse_reference(reference)
         return Rental(reference=reference, phone_number=facts.number, expires_at=facts.ends_at, cost=cost)
 
@@ -141,7 +145,9 @@ class MockProvider:
             raise ProviderRejected(f"Cannot {operation} this number: {reason}.", code="not_allowed")
         flags = self._flags(reference)
         flags[flag] = timezone.now().isoformat()
-        self._cache.set(self._flags_key(reference), flags, timeout=self._flags_ttl(facts))
+        if not self._outage.call(lambda: self._cache.set(self._flags_key(reference), flags,
+                                                         timeout=self._flags_ttl(facts)) or True, False):
+            raise ProviderUnavailable("The mock's state store (the cache) is unavailable.", code="upstream_error")
 
     def _facts(self, reference: str) -> simulation.Facts:
         facts = parse_reference(reference)
@@ -153,7 +159,7 @@ class MockProvider:
         )
 
     def _flags(self, reference: str) -> dict:
-        return dict(self._cache.get(self._flags_key(reference)) or {})
+        return dict(self._outage.call(lambda: self._cache.get(self._flags_key(reference)), None) or {})
 
     @staticmethod
     def _flags_key(reference: str) -> str:

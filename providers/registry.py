@@ -19,6 +19,7 @@ from providers.base import (
     Call, Health, Provider, ProviderRejected, ProviderUnavailable, Rental, RentalStatus, ServiceOffer, Sms,
 )
 from providers.breaker import CircuitBreaker, breaker_for
+from providers.metrics import observe_provider_call
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
@@ -58,8 +59,6 @@ class Guarded:
         return result
 
     def _measure(self, operation: str, outcome: str, started: float) -> None:
-        from monitoring.metrics import observe_provider_call
-
         observe_provider_call(provider=self.name, operation=operation, outcome=outcome,
                               seconds=time.perf_counter() - started)
 

@@ -4,7 +4,7 @@ means the same on both doors."""
 from __future__ import annotations
 
 from accounts.services import InsufficientBalance
-from namaskah.api import DEFAULT_RETRY_AFTER, REJECTED_TEMPORARY
+from providers.base import DEFAULT_RETRY_AFTER, TEMPORARY_REJECTIONS
 from namaskah.ratelimit import RateLimited
 from providers.base import ProviderRejected, ProviderUnavailable
 from smsactivate_api.answers import Answer, Refusal, money, text
@@ -39,5 +39,5 @@ def answer_for(exc: Exception, *, buying: bool) -> Answer | None:
     if isinstance(exc, ProviderRejected):
         if not buying:
             return text("ERROR_SQL")
-        return text("NO_NUMBERS" if exc.code in REJECTED_TEMPORARY else "BAD_SERVICE")
+        return text("NO_NUMBERS" if exc.code in TEMPORARY_REJECTIONS else "BAD_SERVICE")
     return None

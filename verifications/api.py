@@ -1,29 +1,24 @@
 """The integrators' API for verifications and the catalogue. Views: validate → service → Response."""
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 
 from django.conf import settings
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.money import money_str
 from namaskah import ratelimit
+from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
-from verifications import fastpoll, selectors, services, snapshot
+from verifications import selectors, services
 from verifications.models import Capability, Country, Service, Verification
-
-
-class Pagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 100
 
 
 class VerificationOut(serializers.Serializer):
@@ -100,13 +95,15 @@ class CreateVerificationApi(APIView):
 
 
 class VerificationListApi(APIView):
+    pagination_class = Pagination  # drf-spectacular wraps the list in the paginated envelope
+
     @extend_schema(responses={200: VerificationOut(many=True), **ERRORS}, parameters=[
-        OpenApiParameter("status", str, enum=Verification.Status.values), OpenApiParameter("service", str),
-        OpenApiParameter("page", int), OpenApiParameter("page_size", int)], summary="Your verifications, newest first")
+        OpenApiParameter("status", str, enum=Verification.Status.values), OpenApiParameter("service", str)],
+        summary="Your verifications, newest first")
     def get(self, request):
         rows = selectors.verifications_for(user=request.user, status=request.query_params.get("status"),
                                            service=request.query_params.get("service"))
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(rows, request, view=self)
         return paginator.get_paginated_response(VerificationOut(page, many=True).data)
 
@@ -150,35 +147,60 @@ class CallOut(EmptyCodeIsNull, serializers.Serializer):
     code = serializers.CharField(allow_null=True)
 
 
+POLL_PARAMETERS = [
+    OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER, description=(
+        "The ETag of the last answer (every answer carries one; a pending one also carries Retry-After, "
+        "the seconds until asking again is worth it): 304 with no body while nothing changed")),
+]
+NOT_MODIFIED = {304: OpenApiResponse(description="Nothing changed since the ETag sent in If-None-Match")}
+
+
 class MessagesApi(APIView):
     @extend_schema(responses={200: inline_serializer("Messages", {
         "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
-        "expires_at": serializers.DateTimeField(allow_null=True), "messages": MessageOut(many=True)}), **ERRORS},
-        parameters=[OpenApiParameter("refresh", bool, description="Check the provider now (at most once a second)")],
+        "expires_at": serializers.DateTimeField(allow_null=True), "messages": MessageOut(many=True)}),
+        **NOT_MODIFIED, **ERRORS},
+        parameters=[OpenApiParameter("refresh", bool, description="Check the provider now (at most once a second)"),
+                    *POLL_PARAMETERS],
         summary="SMS received so far; the latest code")
     def get(self, request, pk):
-        return Response(polled(request, pk, kind="messages"))
+        return polled(request, pk, kind="messages")
 
 
 class VoiceApi(APIView):
     @extend_schema(responses={200: inline_serializer("VoiceCalls", {
         "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
-        "calls": CallOut(many=True)}), **ERRORS}, summary="Calls received by a voice verification")
+        "calls": CallOut(many=True)}), **NOT_MODIFIED, **ERRORS}, parameters=POLL_PARAMETERS,
+        summary="Calls received by a voice verification")
     def get(self, request, pk):
-        return Response(polled(request, pk, kind="calls"))
+        return polled(request, pk, kind="calls")
 
 
-def polled(request, pk, *, kind: str) -> dict:
-    counted = request.META.get(fastpoll.COUNTED)
-    if counted is not None and counted[0] == request.user.pk:
-        ratelimit.raise_if_limited(counted[1])  # the fast path counted this request already
-    else:
-        ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
-    view = services.poll_view(user=request.user, pk=pk, kind=kind,
-                              force=request.query_params.get("refresh") in ("1", "true"))
-    if view is None:
+def polled(request, pk, *, kind: str) -> HttpResponse:
+    """The poll's answer as rendered bytes (usually from the cache), with its version as ETag."""
+    ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
+    answer = services.poll_answer(user=request.user, pk=pk, kind=kind,
+                                  force=request.query_params.get("refresh") in ("1", "true"))
+    if answer is None:
         raise Http404
-    return snapshot.as_json(view, kind=kind)
+    if etag_matches(request.headers.get("If-None-Match"), answer.etag):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(answer.body, content_type="application/json")
+    response["ETag"] = answer.etag
+    # Each user's own answer: shared caches keep nothing, a browser revalidates every time.
+    response["Cache-Control"] = "private, no-cache"
+    if answer.status == Verification.Status.PENDING:
+        response["Retry-After"] = str(max(1, math.ceil(settings.MESSAGE_REFRESH_INTERVAL)))
+    return response
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match's weak comparison (RFC 9110 13.1.2): "*" or any listed tag, W/ or not."""
+    if not header:
+        return False
+    tags = [tag.strip() for tag in header.split(",")]
+    return "*" in tags or etag in (tag.removeprefix("W/") for tag in tags)
 
 
 class ReportApi(APIView):

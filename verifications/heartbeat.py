@@ -14,6 +14,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from namaskah import cache as shared_cache
+
 log = logging.getLogger(__name__)
 HEARTBEAT_KEY = "poller:heartbeat"
 # Each process remembers the heartbeat this long: one cache read per second per worker at most,
@@ -58,10 +60,8 @@ def poller_running() -> bool:
     if not _memo_lock.acquire(blocking=False):
         return _memo["alive"]
     try:
-        try:
-            alive = heartbeat() is not None
-        except Exception:
-            alive = False  # the cache is down: requests poll for themselves
+        # The cache down (now, or a few seconds ago): requests poll for themselves.
+        alive = shared_cache.call(lambda: heartbeat() is not None, False)
         _memo.update(until=now + _MEMO_SECONDS, alive=alive)
     finally:
         _memo_lock.release()
@@ -96,12 +96,9 @@ def watch(pk) -> None:
         return
     if len(_marked) > 10_000:
         _marked.clear()
-    try:
-        # Lives two intervals: a customer polling once per interval keeps it alive from any worker.
-        cache.set(_watch_key(pk), 1, timeout=int(2 * interval) + 1)
+    # Lives two intervals: a customer polling once per interval keeps it alive from any worker.
+    if shared_cache.call(lambda: cache.set(_watch_key(pk), 1, timeout=int(2 * interval) + 1) or True, False):
         _marked[pk] = now
-    except Exception:
-        log.warning("cache unavailable: cannot mark verification %s as watched", pk)
 
 
 def watched(pks) -> set:
@@ -127,10 +124,7 @@ _webhook_memo: dict = {"until": 0.0, "arriving": False}
 
 
 def note_webhook() -> None:
-    try:
-        cache.set(WEBHOOK_KEY, time.time(), timeout=WEBHOOK_TRUST_SECONDS)
-    except Exception:
-        log.warning("cache unavailable: cannot note that webhooks arrive")
+    shared_cache.call(lambda: cache.set(WEBHOOK_KEY, time.time(), timeout=WEBHOOK_TRUST_SECONDS))
     _webhook_memo.update(until=0.0)
 
 
@@ -138,9 +132,6 @@ def webhooks_arriving() -> bool:
     now = time.monotonic()
     if now < _webhook_memo["until"]:
         return _webhook_memo["arriving"]
-    try:
-        arriving = cache.get(WEBHOOK_KEY) is not None
-    except Exception:
-        arriving = False
+    arriving = shared_cache.call(lambda: cache.get(WEBHOOK_KEY) is not None, False)
     _webhook_memo.update(until=now + _MEMO_SECONDS, arriving=arriving)
     return arriving

@@ -7,8 +7,6 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from verifications import pollcache
-
 PRICE = {"max_digits": 12, "decimal_places": 2}
 # The protocol's service codes (providers/smsactivate/codes.py's CODE_PATTERN, and the DB constraint).
 PROTOCOL_CODE = r"^[a-z0-9]{1,8}$"
@@ -122,58 +120,6 @@ class Country(models.Model):
         return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in self.code)
 
 
-class PollSourceQuerySet(models.QuerySet):
-    """Writes through a queryset (update, delete, bulk_create, bulk_update) drop the cached poll
-    answers of the verifications they touch (verifications/pollcache.py); save() and delete() of one
-    object do it through the signals in verifications/apps.py."""
-
-    verification_field = "pk"
-
-    def _verification_pks(self) -> list:
-        query = self.values_list(self.verification_field, flat=True).order_by()
-        query.query.select_for_update = False  # a plain read: the update itself takes the locks
-        return list(query)
-
-    def update(self, **kwargs):
-        pks = self._verification_pks()  # before: the update may change what the filter matches
-        moved_to = kwargs.get("verification", kwargs.get("verification_id"))
-        if moved_to is not None and self.verification_field != "pk":
-            pks.append(getattr(moved_to, "pk", moved_to))  # items moved to another verification
-        rows = super().update(**kwargs)
-        if rows:
-            pollcache.changed(pks)
-        return rows
-
-    update.alters_data = True
-
-    def delete(self):
-        pks = self._verification_pks()
-        result = super().delete()
-        pollcache.changed(pks)
-        return result
-
-    delete.alters_data = True
-    delete.queryset_only = True
-
-    def bulk_create(self, objs, *args, **kwargs):
-        created = super().bulk_create(objs, *args, **kwargs)
-        pollcache.changed(_verification_pk(obj) for obj in created)
-        return created
-
-    def bulk_update(self, objs, *args, **kwargs):
-        rows = super().bulk_update(objs, *args, **kwargs)
-        pollcache.changed(_verification_pk(obj) for obj in objs)
-        return rows
-
-
-class ItemQuerySet(PollSourceQuerySet):
-    verification_field = "verification_id"
-
-
-def _verification_pk(obj):
-    return obj.pk if isinstance(obj, Verification) else obj.verification_id
-
-
 class ActivationNumber(models.Model):
     """The sequence behind Verification.activation_id: one row per number handed out.
 
@@ -228,7 +174,9 @@ class Verification(models.Model):
     # The customer asked for another code (setStatus 3): SMS stored after this are the newer ones.
     another_code_requested_at = models.DateTimeField(null=True, blank=True)
 
-    objects = PollSourceQuerySet.as_manager()
+    # Bumped (F("version") + 1) by verifications.services in the very UPDATE that changes what a poll
+    # shows: the cached poll answer and its ETag are keyed by it (verifications/polling.py).
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -266,8 +214,6 @@ class Message(models.Model):
     received_at = models.DateTimeField()
     stored_at = models.DateTimeField(default=timezone.now)
 
-    objects = ItemQuerySet.as_manager()
-
     class Meta:
         ordering = ["received_at", "id"]
         constraints = [
@@ -289,8 +235,6 @@ class VoiceCall(models.Model):
     code = models.CharField(max_length=16, blank=True)
     received_at = models.DateTimeField()
     stored_at = models.DateTimeField(default=timezone.now)
-
-    objects = ItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["received_at", "id"]

@@ -5,6 +5,8 @@ Every interface (API, dashboard, admin, commands) calls these functions. Money r
 - the provider is called outside any transaction, with no database connection held;
 - every refund follows a conditional status update (`filter(status=PENDING).update(...)` → 1 row
   or somebody else won), and the ledger's unique constraint backs it up: one refund, ever.
+Every UPDATE that changes what a poll shows bumps `version` in the same statement (BUMP) and calls
+polling.changed(), which puts the new answer in the cache once the transaction commits.
 """
 from __future__ import annotations
 
@@ -17,14 +19,16 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import User
+from namaskah import cache as shared_cache
 from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
 from providers.breaker import OPEN
 from providers.registry import for_country, get_provider
-from verifications import heartbeat, snapshot
+from verifications import heartbeat, polling, snapshot
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
 from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
 from verifications.selectors import price
@@ -34,6 +38,7 @@ Status = Verification.Status
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # SMS stamped this long before the purchase cannot be ours: a recycled number's old traffic.
 CLOCK_SKEW = timedelta(minutes=2)
+BUMP = {"version": F("version") + 1}
 
 
 def release_db_connection() -> None:
@@ -143,7 +148,7 @@ def _replay(*, user: User, key: str, request_fp: str) -> Verification | None:
 def _store_rental(verification: Verification, rental: Rental, provider) -> None:
     try:
         stored = Verification.objects.filter(pk=verification.pk, status=Status.PENDING, provider_ref="").update(
-            provider_ref=rental.reference, phone_number=rental.phone_number, expires_at=rental.expires_at,
+            provider_ref=rental.reference, phone_number=rental.phone_number, expires_at=rental.expires_at, **BUMP,
         )
     except Exception:
         _cancel_upstream_quietly(provider, rental.reference)
@@ -154,6 +159,7 @@ def _store_rental(verification: Verification, rental: Rental, provider) -> None:
         _cancel_upstream_quietly(provider, rental.reference)
         verification.refresh_from_db()
         return
+    polling.changed(verification.pk, capability=verification.capability)
     verification.provider_ref = rental.reference
     verification.phone_number = rental.phone_number
     verification.expires_at = rental.expires_at
@@ -169,10 +175,20 @@ def _cancel_upstream_quietly(provider, reference: str) -> None:
 def fail_and_refund(verification: Verification, *, reason: str) -> None:
     with transaction.atomic():
         if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=Status.FAILED, status_reason=reason
+            status=Status.FAILED, status_reason=reason, **BUMP
         ):
-            accounts.refund_verification(verification=verification, memo="purchase failed")
+            _refund(verification, memo="purchase failed")
     verification.refresh_from_db()
+
+
+def _refund(verification: Verification, *, memo: str, created_by: User | None = None):
+    """Refund the charge once (accounts.services) and mark the verification refunded, in the caller's
+    transaction. Raises AlreadyRefunded, NothingToRefund."""
+    entry = accounts.refund_verification(verification=verification, memo=memo, created_by=created_by)
+    Verification.objects.filter(pk=verification.pk).update(refunded_at=entry.created_at, **BUMP)
+    verification.refunded_at = entry.created_at
+    polling.changed(verification.pk, capability=verification.capability)
+    return entry
 
 
 # --- messages and calls --------------------------------------------------------------------------
@@ -197,11 +213,12 @@ def poll_in_background(verification: Verification) -> bool:
     return polled
 
 
-def poll_view(*, user: User, pk, kind: str, force: bool = False) -> snapshot.Snapshot | None:
+def poll_answer(*, user: User, pk, kind: str, force: bool = False) -> polling.Answer | None:
     """What a customer's poll of GET /verify/{id}/messages ("messages") or /voice ("calls") shows,
     up to date; None when the verification is not theirs. While the background poller runs this is
-    one SQL read: the provider is asked only when forced, when no poller runs, or before settling a
-    verification past its expiry. Raises WrongState for the calls of an SMS verification."""
+    one cache read (or one SQL read when the answer is not cached at its current version): the
+    provider is asked only when forced, when no poller runs, or before settling a verification past
+    its expiry. Raises WrongState for the calls of an SMS verification."""
     background = not force and heartbeat.poller_running()
     if not background:
         verification = Verification.objects.filter(pk=pk, user=user).first()
@@ -209,16 +226,25 @@ def poll_view(*, user: User, pk, kind: str, force: bool = False) -> snapshot.Sna
             return None
         _check_kind(verification.capability, kind)
         refresh(verification=verification, force=force)
-    view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
-    if view is None:
-        return None
-    _check_kind(view.capability, kind)
-    if view.past_expiry_unsettled(timezone.now()):
-        refresh(verification=Verification.objects.get(pk=pk))
-        return snapshot.read(user_id=user.pk, pk=pk, kind=kind)
-    if background and view.status == Status.COMPLETED:
+    now = timezone.now()
+    current = polling.cached(pk)
+    # The owner is part of the check: a cached answer is never another user's to read.
+    if current is None or current.user_id != user.pk or current.kind != kind or current.past_expiry_unsettled(now):
+        view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
+        if view is None:
+            return None
+        _check_kind(view.capability, kind)
+        if view.past_expiry_unsettled(now):
+            refresh(verification=Verification.objects.get(pk=pk))
+            view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
+            if view is None:
+                return None
+        current = polling.answer(view, kind=kind)
+        if kind == polling.kind_of(view.capability):
+            polling.publish(pk, current)
+    if background and current.status == Status.COMPLETED:
         heartbeat.watch(pk)  # still watched: the poller keeps asking for a second code
-    return view
+    return current
 
 
 def _check_kind(capability: str, kind: str) -> None:
@@ -250,21 +276,17 @@ def _should_poll(verification: Verification, *, force: bool, on_request: bool) -
     if verification.status == Status.COMPLETED and verification.expires_at and timezone.now() >= verification.expires_at:
         return False
     interval = settings.MESSAGE_REFRESH_INTERVAL
-    try:
-        # One poll per interval per verification across every worker: a thousand clients polling
-        # one verification cost the upstream one call per interval.
-        if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
-            return cache.add(f"poll-now:{verification.pk}", 1, timeout=1)
-        if not on_request:
-            if heartbeat.webhooks_arriving():
-                interval = settings.WEBHOOK_POLL_INTERVAL  # SMS are pushed to us: only a safety net
-            # The poller comes back every interval; a lock as long as the interval would make it skip
-            # every other round.
-            interval = max(1, interval - 1)
-        return cache.add(f"poll:{verification.pk}", 1, timeout=interval)
-    except Exception:
-        log.warning("cache unavailable for the poll lock; polling anyway")
-        return True
+    # One poll per interval per verification across every worker: a thousand clients polling one
+    # verification cost the upstream one call per interval. With the cache down: polling anyway.
+    if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
+        return shared_cache.call(lambda: cache.add(f"poll-now:{verification.pk}", 1, timeout=1), True)
+    if not on_request:
+        if heartbeat.webhooks_arriving():
+            interval = settings.WEBHOOK_POLL_INTERVAL  # SMS are pushed to us: only a safety net
+        # The poller comes back every interval; a lock as long as the interval would make it skip
+        # every other round.
+        interval = max(1, interval - 1)
+    return shared_cache.call(lambda: cache.add(f"poll:{verification.pk}", 1, timeout=interval), True)
 
 
 def _fetch_from_provider(verification: Verification) -> None:
@@ -323,13 +345,18 @@ def record_received(verification: Verification, items) -> int:
         # (its recording may still be transcribed into one).
         arrived = any(i.code for i in items) if voice else True
         verification.status = current
+        completed = False
         if arrived and current == Status.PENDING:
             now = timezone.now()
             # Still conditional: SQLite has no row locks, and the status is the one rule to respect.
-            if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-                status=Status.COMPLETED, completed_at=now
-            ):
+            completed = bool(Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
+                status=Status.COMPLETED, completed_at=now, **BUMP))
+            if completed:
                 verification.status, verification.completed_at = Status.COMPLETED, now
+        if fresh and not completed:
+            Verification.objects.filter(pk=verification.pk).update(**BUMP)  # new items, same status
+        if fresh or completed:
+            polling.changed(verification.pk, capability=verification.capability)
     return len(fresh)
 
 
@@ -467,12 +494,13 @@ def settle(verification: Verification, *, status: str, reason: str, memo: str, s
            created_by: User | None = None) -> Verification:
     with transaction.atomic():
         won = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=status, status_reason=reason
+            status=status, status_reason=reason, **BUMP
         )
         if won:
+            polling.changed(verification.pk, capability=verification.capability)
             try:
                 with transaction.atomic():  # a savepoint: the status change stands either way
-                    accounts.refund_verification(verification=verification, memo=memo, created_by=created_by)
+                    _refund(verification, memo=memo, created_by=created_by)
             except accounts.AlreadyRefunded:
                 pass  # staff refunded it earlier: settling must not refund twice, nor stay pending
     verification.refresh_from_db()
@@ -489,8 +517,10 @@ def staff_refund(*, verification: Verification, staff: User, reason: str = ""):
     note = f"refund by staff{why}"[:255]
     with transaction.atomic():
         cancelled = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=Status.CANCELLED, status_reason=f"refunded by staff{why}"[:255])
-        entry = accounts.refund_verification(verification=verification, created_by=staff, memo=note)
+            status=Status.CANCELLED, status_reason=f"refunded by staff{why}"[:255], **BUMP)
+        if cancelled:
+            polling.changed(verification.pk, capability=verification.capability)
+        entry = _refund(verification, created_by=staff, memo=note)
     verification.refresh_from_db()
     if cancelled and verification.provider_ref:
         _cancel_upstream_quietly(get_provider(verification.provider), verification.provider_ref)

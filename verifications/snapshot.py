@@ -4,7 +4,9 @@ Integrators and the dashboard poll every few seconds, so this is the busiest rea
 Through the ORM it took two queries and ~1.5 ms of CPU in query compilation and model building; this
 is one prepared statement per database backend with rows turned into the API's JSON directly (the
 same fields and formats as the serializers in verifications/api.py, which the tests compare).
-Scoped to the caller: another user's verification reads as None, like a missing one.
+Scoped to the caller: another user's verification reads as None, like a missing one. The row's
+version and owner come with it, so an answer cached from this read is keyed by the version it was
+read at (verifications/polling.py).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ class Snapshot:
     capability: str
     expires_at: datetime | None
     items: list[dict]
+    version: int = 0
+    user_id: int | None = None
 
     @property
     def code(self) -> str | None:
@@ -41,15 +45,20 @@ class Snapshot:
         return self.status == Verification.Status.PENDING and self.expires_at is not None and now >= self.expires_at
 
 
-@lru_cache(maxsize=4)
-def _sql(kind: str, vendor: str) -> str:
+_HEAD = 5  # status, capability, expires_at, version, user_id
+
+
+@lru_cache(maxsize=8)
+def _sql(kind: str, vendor: str, scoped: bool) -> str:
     model = Message if kind == "messages" else VoiceCall
     q = connection.ops.quote_name
     columns = ", ".join(f"i.{q(model._meta.get_field(name).column)}" for name in ITEM_FIELDS[kind])
-    return (f"SELECT v.{q('status')}, v.{q('capability')}, v.{q('expires_at')}, {columns} "
+    owner = f" AND v.{q('user_id')} = %s" if scoped else ""
+    return (f"SELECT v.{q('status')}, v.{q('capability')}, v.{q('expires_at')}, v.{q('version')}, "
+            f"v.{q('user_id')}, {columns} "
             f"FROM {q(Verification._meta.db_table)} v LEFT JOIN {q(model._meta.db_table)} i "
             f"ON i.{q('verification_id')} = v.{q('id')} "
-            f"WHERE v.{q('id')} = %s AND v.{q('user_id')} = %s ORDER BY i.{q('received_at')}, i.{q('id')}")
+            f"WHERE v.{q('id')} = %s{owner} ORDER BY i.{q('received_at')}, i.{q('id')}")
 
 
 def _aware(value):
@@ -61,24 +70,27 @@ def _aware(value):
     return value
 
 
-def read(*, user_id: int, pk, kind: str) -> Snapshot | None:
-    """kind: "messages" or "calls". None when the verification is not this user's (or does not exist)."""
+def read(*, user_id: int | None, pk, kind: str) -> Snapshot | None:
+    """kind: "messages" or "calls". None when the verification is not this user's (or does not exist);
+    user_id=None reads it whoever owns it (for the services that keep the cached answer current)."""
     pk_db = Verification._meta.pk.get_db_prep_value(pk, connection)
     with connection.cursor() as cursor:
-        cursor.execute(_sql(kind, connection.vendor), [pk_db, user_id])
+        cursor.execute(_sql(kind, connection.vendor, user_id is not None),
+                       [pk_db] if user_id is None else [pk_db, user_id])
         rows = cursor.fetchall()
     if not rows:
         return None
-    status, capability, expires_at = rows[0][:3]
+    status, capability, expires_at, version, owner = rows[0][:_HEAD]
     names = ITEM_FIELDS[kind]
     items = []
     for row in rows:
-        if row[3] is None:  # the LEFT JOIN's empty side: no messages yet
+        if row[_HEAD] is None:  # the LEFT JOIN's empty side: no messages yet
             continue
-        item = dict(zip(names, row[3:]))
+        item = dict(zip(names, row[_HEAD:]))
         item["received_at"] = _aware(item["received_at"])
         items.append(item)
-    return Snapshot(status=status, capability=capability, expires_at=_aware(expires_at), items=items)
+    return Snapshot(status=status, capability=capability, expires_at=_aware(expires_at), items=items,
+                    version=version, user_id=owner)
 
 
 def as_json(snapshot: Snapshot, *, kind: str) -> dict:

@@ -7,7 +7,6 @@ function included), apart from `dismiss`, the cards' "Dismiss", which calls serv
 """
 from __future__ import annotations
 
-from functools import wraps
 from itertools import groupby
 
 from django.conf import settings
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import LedgerEntry
+from namaskah.csp import content_security_policy
 from verifications import selectors, services
 from verifications.api import CallOut, MessageOut, VerificationOut
 from verifications.errors import WrongState
@@ -27,34 +27,6 @@ from verifications.models import Capability, PricingSettings, Service, Verificat
 
 PAGE_SIZE = 20
 ACTIVE_CARDS = 20
-
-# Every script and style is a static file of ours: an SMS that slips past escaping still cannot run.
-# Voice recordings are served by the provider, hence https: for media.
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "media-src 'self' https:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
-
-
-def content_security_policy(view):
-    """Send the dashboard's strict Content-Security-Policy with every response of `view`."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.setdefault("Content-Security-Policy", CSP)
-        return response
-
-    return wrapped
-
 
 @content_security_policy
 def landing(request):

@@ -59,10 +59,8 @@ def test_it_refunds_exactly_what_was_charged(funded_alice, catalogue, staff):
     Verification.objects.filter(pk=verification.pk).update(price=Decimal("9.99"))
     entry = services.refund_verification(verification=verification, memo="cancelled", created_by=staff)
     funded_alice.account.refresh_from_db()
-    verification.refresh_from_db()
     assert (entry.kind, entry.amount, entry.created_by) == (LedgerEntry.Kind.REFUND, Decimal("1.30"), staff)
     assert funded_alice.account.balance == entry.balance_after == Decimal("5.00")
-    assert verification.refunded
 
 
 def test_it_refunds_at_most_once(funded_alice, catalogue):

@@ -111,12 +111,14 @@ def test_it_names_upstream_calls_by_operation():
 
 def test_it_judges_the_targets():
     summary = {"mix": {"rps": 110.0, "p95_ms": 2500.0, "p99_ms": 4000.0, "error_rate": 0.0},
-               "bare-wrk": {"rps": 1000.0}, "poll-wrk": {"rps": 400.0},
-               "poll-0ms": {"p99_ms": 120.0}, "poll": {"p99_ms": 500.0}}
+               "bare-wrk": {"rps": 1000.0}, "poll-wrk": {"rps": 400.0}, "poll-wrk-jwt": {"rps": 600.0},
+               "poll-wrk-304": {"rps": 900.0}, "poll-0ms": {"p99_ms": 120.0}, "poll": {"p99_ms": 500.0}}
     verdicts = {t["target"]: t["met"] for t in targets(summary, latency_ms=300)}
     assert verdicts == {
         "mix ≥ 100 req/s": True, "mix P95 < 2 s": False, "mix P99 < 5 s": True, "mix errors < 1 %": True,
-        "polling ≥ 50 % of bare-Django ceiling": False, "polling P99 < 250 ms apart from upstream latency": True,
+        "polling (API key) ≥ 50 % of bare-Django ceiling": False,
+        "polling (JWT) ≥ 50 % of bare-Django ceiling": True,
+        "polling (API key, 304) ≥ 50 % of bare-Django ceiling": True, "polling P99 < 250 ms apart from upstream latency": True,
         "polling P99 < 550 ms with a 300 ms upstream": True,
     }
 

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from monitoring.health import HealthMonitor
 from providers.breaker import breaker_for
-from providers.fakeserver import start_fake_server
+from fakes.textverified import start_fake_server
 
-BROKEN_REDIS = {"default": {"BACKEND": "namaskah.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+BROKEN_REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
                             "OPTIONS": {"socket_connect_timeout": 0.05, "socket_timeout": 0.05}}}
 
 

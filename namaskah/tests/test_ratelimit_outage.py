@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 def test_with_the_cache_down_limits_fail_open(db, settings):
     settings.CACHES = {
         **settings.CACHES,
-        "broken": {"BACKEND": "namaskah.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "broken": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
                    "OPTIONS": {"socket_connect_timeout": 0.05, "socket_timeout": 0.05}},
     }
     settings.RATELIMIT_USE_CACHE = "broken"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import responses as responses_lib
 
-from providers.fakeserver import start_fake_server
+from fakes.textverified import start_fake_server
 from providers.tests.support import API_KEY, BASE, USERNAME, Sleeps, drop_redis_keys, locmem_pair, redis_pair
 from providers.textverified import TextVerifiedClient
 

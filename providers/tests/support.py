@@ -81,7 +81,7 @@ def locmem_pair():
 
 def redis_pair():
     """Two RedisCache clients (separate connection pools) on db 2; skips when Redis is unreachable."""
-    from namaskah.cache import RedisCache
+    from django.core.cache.backends.redis import RedisCache
 
     prefix = f"providers-test-{uuid.uuid4().hex[:12]}"
     options = {"KEY_PREFIX": prefix, "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}}
@@ -94,6 +94,10 @@ def redis_pair():
 
 
 def drop_redis_keys(cache) -> None:
-    client = cache._cache.get_client(None, write=True)
+    """Delete the keys under this cache's prefix (the Redis database is shared with other tests)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
     for key in client.scan_iter(match=f"{cache.key_prefix}:*"):
         client.delete(key)
+    client.close()

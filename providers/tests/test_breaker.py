@@ -37,8 +37,8 @@ def clock():
 def pair(two_caches, clock):
     """The same circuit as two worker processes see it."""
     first, second = two_caches
-    make = lambda cache: CircuitBreaker("tv", cache=cache, clock=clock, failure_threshold=3, recovery_timeout=60)
-    return make(first), make(second)
+    return tuple(CircuitBreaker("tv", cache=cache, clock=clock, failure_threshold=3, recovery_timeout=60)
+                 for cache in (first, second))
 
 
 def fail(breaker, upstream=None, times=1):

@@ -6,11 +6,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from namaskah.cache import RedisCache
+from django.core.cache.backends.redis import RedisCache
 
 from providers.base import ProviderUnavailable
 from providers.breaker import CLOSED, UNKNOWN, CircuitBreaker
-from providers.fakeserver import start_fake_server
+from fakes.textverified import start_fake_server
 from providers.registry import Guarded
 from providers.tests.support import API_KEY, USERNAME, Clock, closed_port
 from providers.textverified import TextVerifiedClient

@@ -5,7 +5,7 @@ import pytest
 
 from providers.base import ProviderRejected, ProviderUnavailable, RentalState
 from providers.breaker import CLOSED, OPEN, breaker_state
-from providers.fakeserver import Fault
+from fakes.textverified import Fault
 from providers.health import provider_health
 from providers.registry import get_provider
 from providers.tests.support import API_KEY, USERNAME

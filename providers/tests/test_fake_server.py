@@ -8,7 +8,7 @@ import pytest
 import requests
 import time_machine
 
-from providers.fakeserver import start_fake_server
+from fakes.textverified import start_fake_server
 from providers.tests.support import API_KEY, USERNAME
 
 V2 = "/api/pub/v2"

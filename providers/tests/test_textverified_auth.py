@@ -98,7 +98,7 @@ def test_a_purchase_refused_with_401_is_resent_once_with_the_same_key(client, rs
 
 
 def test_it_keeps_working_with_a_per_process_token_when_the_cache_is_down(rsps):
-    from namaskah.cache import RedisCache
+    from django.core.cache.backends.redis import RedisCache
 
     from providers.tests.support import closed_port
 

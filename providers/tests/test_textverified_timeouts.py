@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from providers.base import ProviderUnavailable
-from providers.fakeserver import Fault
+from fakes.textverified import Fault
 from providers.tests.support import API_KEY, USERNAME
 from providers.textverified import TextVerifiedClient
 

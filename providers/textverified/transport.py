@@ -23,10 +23,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.util.retry import Retry
 
+from namaskah.cache import DEFAULT as DEFAULT_CACHE_OUTAGE
+from namaskah.cache import Outage
+
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REFRESH_MARGIN = 60  # seconds: a token with less left than this is replaced
+_DOWN = object()
 
 
 class CappedRetry(Retry):
@@ -95,6 +99,8 @@ class TokenStore:
 
     def __init__(self, *, base_url: str, username: str, clock=time.time, cache=None):
         self._cache = cache if cache is not None else default_cache
+        # A cache outage is remembered (namaskah/cache.py): the local copy serves without a timeout each time.
+        self._outage = Outage("TextVerified token store", logger=logger) if cache is not None else DEFAULT_CACHE_OUTAGE
         digest = hashlib.sha256(f"{base_url}|{username}".encode()).hexdigest()[:24]
         self.key = f"providers:textverified:token:{digest}"
         self._clock = clock
@@ -102,10 +108,8 @@ class TokenStore:
         self._lock = threading.Lock()
 
     def get(self) -> str | None:
-        try:
-            entry = self._cache.get(self.key)
-        except Exception as exc:
-            logger.debug("token cache unavailable (%s)", type(exc).__name__)
+        entry = self._outage.call(lambda: self._cache.get(self.key), _DOWN)
+        if entry is _DOWN:
             with self._lock:
                 entry = self._local
         if not entry or entry.get("expires_at", 0) - self._clock() < REFRESH_MARGIN:
@@ -119,19 +123,16 @@ class TokenStore:
         ttl = int(expires_at - self._clock() - REFRESH_MARGIN)
         if ttl <= 0:
             return
-        try:
-            self._cache.set(self.key, entry, timeout=ttl)
-        except Exception as exc:
-            logger.debug("token cache unavailable (%s)", type(exc).__name__)
+        self._outage.call(lambda: self._cache.set(self.key, entry, timeout=ttl), None)
 
     def drop(self, token: str) -> None:
         """Forget `token` unless another worker already replaced it."""
         with self._lock:
             if self._local and self._local.get("token") == token:
                 self._local = None
-        try:
+        def drop_shared():
             entry = self._cache.get(self.key)
             if entry and entry.get("token") == token:
                 self._cache.delete(self.key)
-        except Exception as exc:
-            logger.debug("token cache unavailable (%s)", type(exc).__name__)
+
+        self._outage.call(drop_shared, None)

@@ -397,9 +397,14 @@
     let delay = POLL_MS;
     const path = "/verify/" + card.v.id + "/" + (isVoice(card) ? "voice" : "messages") + (force ? "?refresh=1" : "");
     try {
-      const result = await N.api(path);
-      if (result.ok) {
+      // The ETag of the answer shown: while nothing changed the server answers 304, with no body.
+      const headers = card.etag && !force ? { "If-None-Match": card.etag } : {};
+      const result = await N.api(path, { headers: headers });
+      if (result.status === 304) {
         showCardError(card, "");
+      } else if (result.ok) {
+        showCardError(card, "");
+        card.etag = result.headers.get("ETag") || null;
         apply(card, result.data);
       } else if (result.status === 429) {
         delay = N.retryAfter(result, 10) * 1000;
@@ -410,6 +415,9 @@
       } else {
         showCardError(card, N.errorOf(result).message || "Could not check for messages (HTTP " + result.status + "); retrying.");
       }
+      // A pending answer says when asking again is worth it.
+      const after = Number(result.headers && result.headers.get("Retry-After"));
+      if ((result.ok || result.status === 304) && after > 0) delay = Math.max(1000, after * 1000);
     } catch (err) {
       showCardError(card, "Network problem while checking; retrying…");
     } finally {

@@ -5,10 +5,12 @@ from decimal import Decimal
 
 from contextlib import contextmanager
 
+from django.db.models import F
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
-from verifications.models import Country, PricingTier, Service
+from verifications import polling
+from verifications.models import Country, PricingTier, Service, Verification
 
 SCENARIOS = ["test_pending", "test_no_numbers", "test_unavailable", "test_timeout", "test_two_codes", "test_html_sms",
              "test_insufficient_balance"]
@@ -29,6 +31,13 @@ def make_shop() -> dict:
     for name in SCENARIOS:
         shop[name] = Service.objects.create(slug=name.replace("_", "-"), name=name, provider_service_name=name, tier=standard)
     return shop
+
+
+def rewrite(verification, **fields) -> None:
+    """Put a verification in a state no service reaches in a test's time (past its expiry, say) the
+    way the services write: the version bumped in the UPDATE, the cached poll answer replaced."""
+    Verification.objects.filter(pk=verification.pk).update(**fields, version=F("version") + 1)
+    polling.changed(verification.pk, capability=verification.capability)
 
 
 def fund(user, amount: str) -> None:
@@ -52,7 +61,7 @@ FAKE_KEY, FAKE_EMAIL = "lifecycle-key", "ops@example.com"
 @contextmanager
 def fake_textverified(settings, **options):
     """The fake TextVerified over HTTP, with the settings pointing the real client at it."""
-    from providers.fakeserver import start_fake_server
+    from fakes.textverified import start_fake_server
 
     settings.PROVIDER = "textverified"
     settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = FAKE_KEY, FAKE_EMAIL

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from verifications import heartbeat, poller
 from verifications.models import Message, Verification
-from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop
+from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop, rewrite
 
 SMS_PATH = "/api/pub/v2/sms"
 pytestmark = pytest.mark.django_db(transaction=True)  # the poller's threads have their own connections
@@ -95,7 +95,7 @@ def test_a_round_expires_and_refunds_due_verifications_and_skips_settled_ones(fa
     api = api_for(alice)
     due, cancelled = buy(api, "test-pending"), buy(api, "test-pending")
     assert api.delete(f"/verify/{cancelled.pk}").status_code == 200
-    Verification.objects.filter(pk=due.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    rewrite(due, expires_at=timezone.now() - timedelta(seconds=1))
     before = sms_calls(fake)
     assert "1 open, 1 polled upstream, 1 expired" in poll_once()
     assert sms_calls(fake) == before + 1  # the cancelled one is not asked about
@@ -196,7 +196,7 @@ def test_expiry_asks_the_provider_once_more_before_refunding(fake, shop, alice):
     verification = buy(api)
     heartbeat.beat(cycle_seconds=0.1, polled=0)  # requests do not poll: only the last check can find it
     fake.fake.deliver_sms(verification.provider_ref, text="Your code is 909090", code="909090")
-    Verification.objects.filter(pk=verification.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    rewrite(verification, expires_at=timezone.now() - timedelta(seconds=1))
     body = api.get(f"/verify/{verification.pk}/messages").json()
     assert body["status"] == "completed" and body["code"] == "909090"
     assert balance(alice) == Decimal("4.00")  # charged: the code arrived in time
@@ -220,7 +220,7 @@ def test_pending_verifications_come_first_when_a_round_is_full(fake, shop, alice
     fund(alice, "5.00")
     api = api_for(alice)
     old, new = buy(api), buy(api)
-    Verification.objects.filter(pk=old.pk).update(status=Verification.Status.COMPLETED)
+    rewrite(old, status=Verification.Status.COMPLETED)
     heartbeat.beat(cycle_seconds=0.1, polled=0)
     api.get(f"/verify/{old.pk}/messages")  # watched: still a candidate, after every pending one
     assert [v.pk for v in poller.open_verifications(limit=1)] == [new.pk]
@@ -230,7 +230,7 @@ def test_pending_verifications_come_first_when_a_round_is_full(fake, shop, alice
 def test_a_cache_outage_leaves_completed_ones_unwatched_and_the_round_goes_on(fake, shop, alice, settings):
     fund(alice, "5.00")
     buy(api_for(alice))
-    settings.CACHES = {"default": {"BACKEND": "namaskah.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
                                    "OPTIONS": {"socket_connect_timeout": 0.05, "socket_timeout": 0.05}}}
     assert heartbeat.watched(["a", "b"]) == set()
     assert "1 open, 1 polled upstream, 0 expired, 0 errors" in poll_once()  # poll locks fail open

@@ -12,7 +12,7 @@ from accounts.services import InsufficientBalance, ledger_mismatches
 from verifications import services
 from verifications.errors import IdempotencyInProgress, WrongState
 from verifications.models import Verification
-from verifications.tests.lifecycle import balance, fund, make_shop
+from verifications.tests.lifecycle import balance, fund, make_shop, rewrite
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -86,7 +86,7 @@ def test_one_idempotency_key_sent_twenty_times_buys_once(shop, alice):
 def test_expiry_command_racing_a_cancel_refunds_once(shop, alice):
     fund(alice, "5.00")
     verification, _ = services.purchase(user=alice, service=shop["test_pending"], country=shop["us"], capability="sms")
-    Verification.objects.filter(pk=verification.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    rewrite(verification, expires_at=timezone.now() - timedelta(seconds=1))
 
     def work(i):
         if i % 2:

@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from providers.fakeserver.state import FakeTextVerified
+from fakes.textverified.state import FakeTextVerified
 
 logger = logging.getLogger(__name__)
 STALL_LIMIT = 60.0  # seconds a stalled answer is held back at most

@@ -6,9 +6,15 @@ import responses
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from providers.catalogue import margin
+from verifications.catalogue import margin
 from providers.tests.support import API, API_KEY, BASE, USERNAME, add_auth
 from verifications.models import Country, PricingSettings, PricingTier, Service
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
 
 
 @pytest.fixture

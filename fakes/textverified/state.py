@@ -21,10 +21,10 @@ from urllib.parse import parse_qs, urlencode
 from django.utils import timezone
 
 from providers import simulation
-from providers.fakeserver.webhooks import WebhookSender
+from fakes.textverified.webhooks import WebhookSender
 from providers.base import RentalState
-from providers.textverified.parsing import dumps as json_dumps
-from providers.textverified.parsing import loads as json_loads
+from fakes.textverified.wire import dumps as json_dumps
+from fakes.textverified.wire import loads as json_loads
 
 API = "/api/pub/v2"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

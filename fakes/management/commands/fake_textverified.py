@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from providers.fakeserver import FakeServer, FakeTextVerified
+from fakes.textverified import FakeServer, FakeTextVerified
 
 
 class Command(BaseCommand):

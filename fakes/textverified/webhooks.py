@@ -15,8 +15,8 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from providers.textverified.parsing import dumps as json_dumps
-from providers.textverified.webhooks import SIGNATURE_HEADER, SMS_RECEIVED, sign
+from fakes.textverified.wire import dumps as json_dumps
+from fakes.textverified.wire import SIGNATURE_HEADER, SMS_RECEIVED, sign
 
 logger = logging.getLogger(__name__)
 ATTEMPTS = 3

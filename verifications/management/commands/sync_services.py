@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from providers.base import ProviderUnavailable
-from providers.catalogue import sync_costs
+from verifications.catalogue import sync_costs
 from providers.registry import PROVIDER_NAMES, get_provider
 
 
