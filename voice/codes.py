@@ -25,9 +25,13 @@ from dataclasses import dataclass, field
 
 CONFIDENT, UNCERTAIN, NONE = "confident", "uncertain", "none"
 MIN_DIGITS, MAX_DIGITS = 4, 8
+MAX_REPEATS = 3
 
 DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
           "seven": "7", "eight": "8", "nine": "9"}
+# "Once again", "once more" come out as "1s again", "1 more", "1 small": a one followed at once
+# (no pause) by one of these is the word "once", and ends the run.
+ONCE_FOLLOWERS = {"s", "so", "more", "small", "smore", "again", "agin"}
 # Homophones the decoder writes for a spoken digit. Never a digit at the edge of a run: "code for",
 # "press 1 to repeat", "oh, hello" must not add a digit to a code.
 SOUNDALIKES = {"oh": "0", "o": "0", "won": "1", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
@@ -88,7 +92,9 @@ def runs(text: str) -> list[Run]:
             continue
         following, pause_ahead = _next_word(tokens, i)
         digits = None
-        if token.isdigit():
+        if token in ("1", "one") and following in ONCE_FOLLOWERS and not pause_ahead and tokens[i + 1][0].isalnum():
+            pass  # "once": a word, so the run ends here
+        elif token.isdigit():
             digits = token
         elif token in DIGITS:
             digits = DIGITS[token]
@@ -141,10 +147,14 @@ def _close(found: list[Run], run: Run) -> None:
 
 
 def _repeated_unit(digits: str) -> tuple[str, int] | None:
-    """'48294829' -> ('4829', 2): the run is one 4-8 digit unit said k >= 2 times in a row."""
+    """'48294829' -> ('4829', 2): the run is one 4-8 digit unit said 2 or 3 times in a row.
+
+    More than three is a decoder stuck in a loop ("9 9 9 9 9 9 9 9 9 9 9 9 …"), not a code.
+    """
     for size in range(MIN_DIGITS, MAX_DIGITS + 1):
-        if len(digits) % size == 0 and len(digits) // size >= 2 and digits == digits[:size] * (len(digits) // size):
-            return digits[:size], len(digits) // size
+        times = len(digits) // size
+        if len(digits) % size == 0 and 2 <= times <= MAX_REPEATS and digits == digits[:size] * times:
+            return digits[:size], times
     return None
 
 
@@ -158,19 +168,13 @@ def _occurrences(run: Run) -> list[str]:
                 return [candidate]
         return []
     repeated = _repeated_unit(digits)
-    if repeated and len(digits) == MAX_DIGITS:
-        unit, _ = repeated
-        # Eight digits with equal halves: an 8-digit code said once, or a 4-digit code said twice.
-        # Only a pause in the middle, and nowhere else, tells them apart; without it, count one of
-        # each reading so that neither is confident on this run alone.
-        if run.breaks == {len(unit)}:
-            return [unit, unit]
-        return [digits, unit]
-    if MIN_DIGITS <= len(digits) <= MAX_DIGITS:
-        return [digits]
     if repeated:
+        # "4 8 2 9 4 8 2 9" is read as 4829 said twice: an 8-digit code made of two equal halves
+        # and said only once (1 in 10,000 of them) is the one case this misreads.
         unit, times = repeated
         return [unit] * times
+    if MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+        return [digits]
     # Groups the decoder wrote apart ("5286301, 5286300"): occurrences only when every group is a
     # plausible code; "1-800-555-0199" is a phone number, not the code 0199.
     pieces = [digits[a:b] for a, b in zip([0, *sorted(run.breaks)], [*sorted(run.breaks), len(digits)])]
@@ -184,7 +188,8 @@ def _guesses(found: list[Run]) -> list[str]:
     guesses = []
     for run in found:
         digits = run.digits
-        if len(digits) > MAX_DIGITS:
+        # Longer than three 8-digit repetitions: a decoder loop, whose prefixes mean nothing.
+        if MAX_DIGITS < len(digits) <= MAX_DIGITS * MAX_REPEATS:
             # Two repetitions that disagree, or with a stray digit between: the longest prefix
             # that comes back later in the run.
             for size in range(MAX_DIGITS, MIN_DIGITS - 1, -1):

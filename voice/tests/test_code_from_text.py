@@ -35,13 +35,28 @@ def test_it_splits_repetitions_run_together():
     assert code_from_text("verification code 9 2 8 2 9 2 8 2 9 2 8 2") == ("9282", CONFIDENT)
     # 16 digits: an 8-digit code twice.
     assert code_from_text("code 6 0 4 8 0 6 3 5 6 0 4 8 0 6 3 5 bye") == ("60480635", CONFIDENT)
+    # 12 digits, three times four: said three times (or looped once), still one unit.
+    assert code_from_text("code 9 2 8 2 9 2 8 2 9 2 8 2 bye") == ("9282", CONFIDENT)
 
 
-def test_it_does_not_decide_between_an_8_digit_code_and_a_4_digit_one_said_twice():
-    # "4 8 2 9 4 8 2 9" is 48294829 said once or 4829 said twice; only a pause in the middle tells.
-    assert code_from_text("Your code is 4 8 2 9 4 8 2 9. Goodbye.") == ("4829", UNCERTAIN)
+def test_it_reads_eight_digits_made_of_two_equal_halves_as_a_4_digit_code_said_twice():
+    assert code_from_text("Your code is 4 8 2 9 4 8 2 9. Goodbye.") == ("4829", CONFIDENT)
     assert code_from_text("Your code is 4829. 4829.") == ("4829", CONFIDENT)
     assert code_from_text("Your code is 4829 4829") == ("4829", CONFIDENT)
+
+
+def test_it_takes_a_decoder_stuck_in_a_loop_for_no_code():
+    assert code_from_text("Your code is " + "9 " * 60) == (None, NONE)
+    assert code_from_text("Your code is 1 6 2 9 " + "1 2 9 " * 4 + "1 " * 80) == (None, NONE)
+
+
+def test_it_hears_once_again_where_the_decoder_wrote_a_one():
+    for text in ("Your code is 6 8 1 2 4 1 5 8 1s again. That is 6 8 1 2 4 1 5 8.",
+                 "Your code is 6 8 1 2 4 1 5 8 1 more 6 8 1 2 4 1 5 8. Have a nice day.",
+                 "login code 6 8 1 2 4 1 5 8 1 small 6 8 1 2 4 1 5 8. Have a nice day."):
+        assert code_from_text(text) == ("68124158", CONFIDENT), text
+    # A code that ends in 1, with a pause before "Again", keeps its 1.
+    assert code_from_text("Your code is 4 8 2 9 1. Again, your code is 4 8 2 9 1.") == ("48291", CONFIDENT)
 
 
 def test_it_is_uncertain_when_the_repetitions_disagree():
@@ -50,8 +65,8 @@ def test_it_is_uncertain_when_the_repetitions_disagree():
 
 
 def test_it_guesses_the_code_when_a_stray_digit_joins_a_repetition():
-    # "once more" heard as "1 more": the first run carries an extra digit, the second is clean.
-    text = "login code for PayPal 6 0 4 8 0 6 3 5 1 small 6 0 4 8 0 6 3 5. Have a nice day."
+    # A stray digit after the first repetition: the second, clean one is the guess.
+    text = "login code for PayPal 6 0 4 8 0 6 3 5 7 then 6 0 4 8 0 6 3 5. Have a nice day."
     assert code_from_text(text) == ("60480635", UNCERTAIN)
     # No word at all between the repetitions: the prefix that comes back.
     assert code_from_text("code 5 2 8 6 3 0 1 4 5 2 8 6 3 0. Have") == ("528630", UNCERTAIN)
