@@ -40,6 +40,9 @@ TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourtee
 TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6", "seventy": "7", "eighty": "8",
         "ninety": "9"}
 REPEATS = {"double": 2, "triple": 3}
+# Words the decoder writes for a digit it did not recognise ("nine" as "i" or "near", "four" as
+# "or"): never a digit, but a run they touch may be missing one, so it is never confident.
+MISHEARD = {"i", "eye", "nein", "near", "nigh", "or"}
 SENTENCE_END = {".", "!", "?", ";", ":"}
 TOKEN = re.compile(r"\d+|[a-z]+|[^\s\da-z]")
 
@@ -107,18 +110,25 @@ def runs(text: str) -> list[Run]:
             repeat = REPEATS[token]
             previous_word = token
             continue
-        elif token in SOUNDALIKES:
+        elif token in SOUNDALIKES or token in MISHEARD:
             touches_run = bool(current.digits) and not paused
             touches_next = _is_digitish(following) and not pause_ahead
             if touches_run and touches_next:
+                if token in MISHEARD:
+                    # "6 or 9 5": a lost digit or a word; both runs are ragged either way.
+                    current.ragged = True
+                    _close(found, current)
+                    current = Run(ragged=True)
+                    previous_word, paused = token, False
+                    continue
                 digits = SOUNDALIKES[token]
             elif touches_run:
                 # Trailing soundalike ("4 8 2 9 to"): the run may be missing its last digit.
-                current.ragged, current.tail = True, SOUNDALIKES[token]
+                current.ragged, current.tail = True, SOUNDALIKES.get(token, "")
             elif touches_next:
                 # Leading soundalike ("is for 8 2 9"): the run that follows is ragged.
                 _close(found, current)
-                current = Run(ragged=True, lead=SOUNDALIKES[token])
+                current = Run(ragged=True, lead=SOUNDALIKES.get(token, ""))
                 previous_word, paused = token, False
                 continue
         if digits is None:

@@ -99,6 +99,16 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     name, whisper = load(directory, cpu_threads=settings.VOICE_CPU_THREADS)
     started = time.perf_counter()
     samples = _decode(audio)
+    text = _read(whisper, samples, decoding)
+    code, confidence = code_from_text(text)
+    if code == PROMPT_CODE and confidence == CONFIDENT:
+        confidence = UNCERTAIN
+    return Transcript(text=text, code=code, confidence=confidence, model=name, decoding=decoding.name,
+                      audio_seconds=round(len(samples) / SAMPLE_RATE, 2),
+                      seconds=round(time.perf_counter() - started, 3))
+
+
+def _read(whisper, samples, decoding: Decoding) -> str:
     try:
         segments, _info = whisper.transcribe(
             samples,
@@ -116,16 +126,10 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
             max_new_tokens=decoding.max_new_tokens,
         )
         # The segments are a generator: the decoding happens here, inside the try.
-        text = " ".join(segment.text.strip() for segment in segments).strip()
+        return " ".join(segment.text.strip() for segment in segments).strip()
     except Exception as exc:
         log.exception("voice transcription failed")
         raise TranscriptionUnavailable(f"the transcription failed: {exc}") from exc
-    code, confidence = code_from_text(text)
-    if code == PROMPT_CODE and confidence == CONFIDENT:
-        confidence = UNCERTAIN
-    return Transcript(text=text, code=code, confidence=confidence, model=name, decoding=decoding.name,
-                      audio_seconds=round(len(samples) / SAMPLE_RATE, 2),
-                      seconds=round(time.perf_counter() - started, 3))
 
 
 def _decode(audio: bytes | str | os.PathLike):

@@ -115,3 +115,10 @@ def test_it_is_uncertain_about_a_code_said_once():
 ])
 def test_it_finds_no_code_where_there_is_none(text):
     assert code_from_text(text) == (None, NONE)
+
+
+def test_it_is_never_confident_next_to_a_word_the_decoder_hears_for_an_unclear_digit():
+    # espeak-ng's "nine" comes out as "i" or "near", its "four" as "or": a digit may be missing.
+    assert code_from_text("Your code is i 7 2 4 8 4. Again, your code is i 7 2 4 8 4.")[1] == UNCERTAIN
+    assert code_from_text("code is made near 0 3 5 5 8 5 repeat near 0 3 5 5 8 5.")[1] == UNCERTAIN
+    assert code_from_text("Your code is 6 or 9 5 2 9. Your code is 6 or 9 5 2 9.") == ("9529", UNCERTAIN)
