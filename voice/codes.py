@@ -122,9 +122,10 @@ def runs(text: str) -> list[Run]:
                     previous_word, paused = token, False
                     continue
                 digits = SOUNDALIKES[token]
-            elif touches_run:
-                # Trailing soundalike ("4 8 2 9 to"): the run may be missing its last digit.
-                current.ragged, current.tail = True, SOUNDALIKES.get(token, "")
+            elif touches_run and token in SOUNDALIKES:
+                # Trailing soundalike ("4 8 2 9 to"): the run may be missing its last digit. (Not
+                # a trailing "i" or "or": "4 8 2 9, I repeat" is an ordinary sentence.)
+                current.ragged, current.tail = True, SOUNDALIKES[token]
             elif touches_next:
                 # Leading soundalike ("is for 8 2 9"): the run that follows is ragged.
                 _close(found, current)

@@ -42,7 +42,7 @@ OUT = ROOT / "voice" / "mock_recordings"
 SEED = 15
 # (code, service, file format): codes of the lengths real services send, formats an upstream uses.
 RECORDINGS = [
-    ("482913", "WhatsApp", "ogg"),
+    ("381504", "WhatsApp", "ogg"),  # never 482913: the prompt's own code is never confident
     ("7305", "Telegram", "ogg"),
     ("160274", "Google", "wav"),
     ("93518046", "Microsoft", "ogg"),

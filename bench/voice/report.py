@@ -92,7 +92,7 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
     block = "\n".join([
         START,
         f"`python3 bench/voice/run.py --write` — held-out set (seed {seed}), {per_engine} calls per engine, "
-        f"each clean and telephone-band; {machine}.",
+        f"each clean, telephone-band and noisy; {machine}.",
         f"Decoding: Whisper tiny.en int8, beam {decoding.beam_size}, VAD {'on' if decoding.vad else 'off'}, "
         f"digit prompt, temperatures {', '.join(str(t) for t in decoding.temperatures)}, timestamps "
         f"{'on' if decoding.timestamps else 'off'}.",

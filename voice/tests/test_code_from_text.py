@@ -122,3 +122,7 @@ def test_it_is_never_confident_next_to_a_word_the_decoder_hears_for_an_unclear_d
     assert code_from_text("Your code is i 7 2 4 8 4. Again, your code is i 7 2 4 8 4.")[1] == UNCERTAIN
     assert code_from_text("code is made near 0 3 5 5 8 5 repeat near 0 3 5 5 8 5.")[1] == UNCERTAIN
     assert code_from_text("Your code is 6 or 9 5 2 9. Your code is 6 or 9 5 2 9.") == ("9529", UNCERTAIN)
+
+
+def test_it_reads_i_repeat_after_a_code_as_words():
+    assert code_from_text("Your code 1 6 0 2 7 4 I repeat 1 6 0 2 7 4 goodbye.") == ("160274", CONFIDENT)
