@@ -2,8 +2,8 @@
 
 faster-whisper (CTranslate2, int8 on the CPU) with the pinned Whisper tiny.en weights. The decoding
 was tuned with bench/voice (see its results.md): beam search, a prompt that shows the decoder what
-an IVR sounds like and that digits are written as numerals, English only, the voice-activity filter
-so that silence and line noise are never "heard", and a short temperature fallback.
+an IVR sounds like and that digits are written as numerals, English only, no timestamp tokens, no
+VAD (it cut digits), and a short temperature fallback capped in tokens so a looping decode ends.
 """
 from __future__ import annotations
 
