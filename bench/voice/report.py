@@ -1,0 +1,111 @@
+"""The voice benchmark's arithmetic and tables (pure functions of the measured rows)."""
+from __future__ import annotations
+
+import re
+import statistics
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+RESULTS = ROOT / "bench" / "voice" / "results.md"
+README = ROOT / "README.md"
+START, END = "<!-- voice-bench:start -->", "<!-- voice-bench:end -->"
+ENGINES = ("flite", "festival", "espeak-ng")
+
+
+def summary(rows: list[dict]) -> dict:
+    """Counts and shares for one group of calls."""
+    confident = [row for row in rows if row["confidence"] == "confident"]
+    right = [row for row in confident if row["code"] == row["expected"]]
+    exact = [row for row in rows if row["code"] == row["expected"]]
+    seconds = [row["seconds"] for row in rows]
+    return {
+        "calls": len(rows),
+        "confident": len(confident),
+        "confident_right": len(right),
+        "exact": len(exact),
+        "confident_share": len(confident) / len(rows) if rows else 0.0,
+        "right_share": len(right) / len(confident) if confident else None,
+        "exact_share": len(exact) / len(rows) if rows else 0.0,
+        "median_s": statistics.median(seconds) if seconds else 0.0,
+        "max_s": max(seconds) if seconds else 0.0,
+    }
+
+
+def percent(share: float | None) -> str:
+    return "–" if share is None else f"{100 * share:.0f} %"
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| engine | condition | calls | confident | confident codes right | exact code | s/call (median · max) |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    conditions = sorted({row["condition"] for row in rows}, key=("clean", "telephone", "noisy").index)
+    for condition in conditions:
+        for engine in [*ENGINES, "all"]:
+            group = [row for row in rows if row["condition"] == condition and engine in ("all", row["engine"])]
+            if not group:
+                continue
+            s = summary(group)
+            name = f"**{engine}**" if engine == "all" else engine
+            lines.append(f"| {name} | {condition} | {s['calls']} | {percent(s['confident_share'])} | "
+                         f"{percent(s['right_share'])} ({s['confident_right']}/{s['confident']}) | "
+                         f"{percent(s['exact_share'])} | {s['median_s']:.2f} · {s['max_s']:.2f} |")
+    return "\n".join(lines)
+
+
+def timing(rows: list[dict], rss_mb: float) -> str:
+    long_calls = [row for row in rows if row["audio_seconds"] >= 14]
+    cpu = [row["cpu"] for row in rows]
+    parts = [f"{len(rows)} transcriptions: wall {statistics.median(r['seconds'] for r in rows):.2f} s median, "
+             f"{max(r['seconds'] for r in rows):.2f} s max; CPU {statistics.median(cpu):.2f} s median per call"]
+    if long_calls:
+        parts.append(f"calls of 14 s or more ({len(long_calls)}, {min(r['audio_seconds'] for r in long_calls):.0f}-"
+                     f"{max(r['audio_seconds'] for r in long_calls):.0f} s of audio): wall "
+                     f"{statistics.median(r['seconds'] for r in long_calls):.2f} s median, "
+                     f"{max(r['seconds'] for r in long_calls):.2f} s max")
+    parts.append(f"peak resident memory of the process: {rss_mb:.0f} MB")
+    return "; ".join(parts) + "."
+
+
+def failures(rows: list[dict]) -> str:
+    lines = []
+    for row in rows:
+        if row["confidence"] == "confident" and row["code"] == row["expected"]:
+            continue
+        marker = "WRONG CONFIDENT" if row["confidence"] == "confident" else row["confidence"]
+        lines.append(f"  {row['id']}.{row['condition']} [{marker}] said {row['expected']} got {row['code']}: {row['text']!r}")
+    return "\n".join(lines) or "  (none)"
+
+
+def targets(rows: list[dict]) -> str:
+    phone = summary([row for row in rows if row["condition"] == "telephone"])
+    right = phone["right_share"]
+    met_right = right is not None and right == 1.0
+    met_share = phone["confident_share"] >= 0.75
+    return (f"| target (telephone band) | measured | met |\n|---|---:|:---:|\n"
+            f"| confident codes 100 % right | {percent(right)} ({phone['confident_right']}/{phone['confident']}) | "
+            f"{'✅' if met_right else '❌'} |\n"
+            f"| ≥ 75 % of calls confident | {percent(phone['confident_share'])} | {'✅' if met_share else '❌'} |")
+
+
+def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: int, per_engine: int) -> None:
+    """Rewrite results.md's measured block and README's table between their markers."""
+    block = "\n".join([
+        START,
+        f"`python3 bench/voice/run.py --write` — held-out set (seed {seed}), {per_engine} calls per engine, "
+        f"each clean, telephone-band and noisy; {machine}.",
+        f"Decoding: Whisper tiny.en int8, beam {decoding.beam_size}, VAD {'on' if decoding.vad else 'off'}, "
+        f"digit prompt, temperatures {', '.join(str(t) for t in decoding.temperatures)}, timestamps "
+        f"{'on' if decoding.timestamps else 'off'}.",
+        "",
+        table(rows),
+        "",
+        targets(rows),
+        "",
+        timing(rows, rss_mb),
+        END,
+    ])
+    for path in (RESULTS, README):
+        text = path.read_text()
+        if START not in text or END not in text:
+            raise SystemExit(f"bench: {path} has no {START} … {END} block")
+        path.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S))
