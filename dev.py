@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -84,23 +85,68 @@ def check_port(host: str, port: int) -> None:
         sys.exit(f"[dev] cannot listen on {host}:{port}: {exc.strerror or exc} (check HOST and PORT)")
 
 
+def background_env() -> dict:
+    """The environment the web server, the worker and beat share. Without Redis they still need one
+    cache (circuits, poll answers, throttles) and one broker: a folder each under .dev/."""
+    env = dict(os.environ)
+    if not env.get("REDIS_URL"):
+        env.setdefault("CACHE_DIR", str(ROOT / ".dev" / "cache"))
+    return env
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
 def run() -> None:
     host, port = port_from_env()
     check_port(host, port)
     ensure_venv()
+    env = background_env()
+    os.environ.update(env)
     manage("migrate", "--noinput", "-v", "0")
     manage("seed_demo")
     base = f"http://{host}:{port}"
     print(f"""
-  Namaskah is starting on {base}
+  Namaskah is starting on {base}, with a Celery worker and beat for the background work
     dashboard   {base}/dashboard
     admin       {base}/admin/          (staff login above)
     API docs    {base}/api/docs
     health      {base}/system/health
-  Stop with Ctrl-C.
+  Stop with Ctrl-C (it stops all three).
 """, flush=True)
-    os.chdir(ROOT)
-    os.execv(str(PYTHON), [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"])
+    celery = [str(PYTHON), "-m", "celery", "-A", "namaskah"]
+    commands = {
+        # Threads: checks wait on the upstream, not the CPU; one process keeps the voice model once.
+        "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "8", "--loglevel", "INFO",
+                   "--hostname", "dev@%h"],
+        "beat": [*celery, "beat", "--loglevel", "INFO"],
+        "web": [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"],
+    }
+    processes = {name: subprocess.Popen(argv, cwd=ROOT, env=env) for name, argv in commands.items()}
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops all three, like Ctrl-C
+    try:
+        while True:
+            for name, process in processes.items():
+                code = process.poll()
+                if code is not None:
+                    say(f"{name} stopped (exit {code}): stopping the others")
+                    raise SystemExit(code or 1)
+            try:
+                processes["web"].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        say("stopping the web server, the worker and beat")
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def ensure_browser() -> None:
