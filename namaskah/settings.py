@@ -206,8 +206,6 @@ try:
     CELERY_BROKER_DIR = env.absolute_path(E, "CELERY_BROKER_DIR") or str(BASE_DIR / ".dev" / "broker")
     CELERY_BEAT_SCHEDULE_FILENAME = (env.absolute_path(E, "CELERY_BEAT_SCHEDULE_FILENAME")
                                      or str(BASE_DIR / ".dev" / "celerybeat-schedule"))
-    # Tests (conftest.py) and one-process demos run tasks in the caller, at once.
-    CELERY_TASK_ALWAYS_EAGER = env.boolean(E, "CELERY_TASK_ALWAYS_EAGER", False)
 
     # --- HTTPS / proxy ---------------------------------------------------------------------------
     BEHIND_PROXY = env.boolean(E, "BEHIND_PROXY", False)
