@@ -211,8 +211,11 @@ try:
     RATE_REGISTER_EMAIL = env.get(E, "RATE_REGISTER_EMAIL", "5/h")
     RATE_RESET_IP = env.get(E, "RATE_RESET_IP", "10/h")
     RATE_RESET_EMAIL = env.get(E, "RATE_RESET_EMAIL", "3/h")
+    # Opening a card top-up (POST /account/topups and the Add funds form, one counter per user): each
+    # one opens a Stripe Checkout Session, which costs a call to Stripe and a row here.
+    RATE_TOPUP = env.get(E, "RATE_TOPUP", "20/h")
     for _name in ("RATE_PURCHASE", "RATE_POLL", "RATE_LOGIN_IP", "RATE_LOGIN_EMAIL", "RATE_REGISTER_IP", "RATE_REGISTER_EMAIL",
-                  "RATE_RESET_IP", "RATE_RESET_EMAIL"):
+                  "RATE_RESET_IP", "RATE_RESET_EMAIL", "RATE_TOPUP"):
         _rate = globals()[_name]
         if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
             raise env.ConfigError(f"{_name}={_rate!r} is not a rate like 20/m (count per s, m, h or d)")
