@@ -136,18 +136,12 @@ def credit_paid_session(*, session: Session, via: Via = Via()) -> str:
     amount credits nothing and is recorded.
     """
     topup = _topup_for(session)
-    if topup is None:
-        return _note(via, session.id, Outcome.UNKNOWN_SESSION,
-                     f"paid session not opened by us (client_reference_id={session.client_reference_id!r})")
-    if session.payment_status != "paid":
-        _remember_payment_intent(topup, session.payment_intent)
-        return _note(via, session.id, Outcome.AWAITING_PAYMENT, f"payment_status={session.payment_status!r}", topup)
-    if session.currency != topup.currency:
-        return _note(via, session.id, Outcome.CURRENCY_MISMATCH,
-                     f"paid {session.amount_total} in {session.currency!r}; the top-up is {topup.currency}", topup)
-    if session.amount_total != topup.amount_cents:
-        return _note(via, session.id, Outcome.AMOUNT_MISMATCH,
-                     f"paid {session.amount_total} cents; the top-up is {topup.amount_cents} cents", topup)
+    refusal = _refusal(session, topup)
+    if refusal is not None:
+        outcome, detail = refusal
+        if outcome == Outcome.AWAITING_PAYMENT:
+            _remember_payment_intent(topup, session.payment_intent)
+        return _note(via, session.id, outcome, detail, topup)
     before = topup.status
     now = timezone.now()
     entry = None
@@ -173,6 +167,42 @@ def credit_paid_session(*, session: Session, via: Via = Via()) -> str:
         log.warning("top-up %s was %s and is now paid by session %s", topup.pk, before, session.id)
     return _note(via, session.id, Outcome.CREDITED,
                  f"${topup.amount} credited (was {before}); balance ${entry.balance_after}", topup)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What credit_paid_session would do with a session, read without writing anything."""
+
+    outcome: str
+    topup: TopUp | None
+    detail: str = ""
+
+
+def preview_paid_session(*, session: Session) -> Preview:
+    """The outcome credit_paid_session would have now (credited, already_credited, unknown_session or
+    a mismatch), from the same checks, changing nothing: for reconcile_payments --dry-run."""
+    topup = _topup_for(session, adopt=False)
+    refusal = _refusal(session, topup)
+    if refusal is not None:
+        return Preview(refusal[0], topup, refusal[1])
+    if topup.status == Status.PAID:
+        return Preview(Outcome.ALREADY_CREDITED, topup)
+    return Preview(Outcome.CREDITED, topup, f"${topup.amount} would be credited (top-up is {topup.status})")
+
+
+def _refusal(session: Session, topup: TopUp | None) -> tuple[str, str] | None:
+    """Why a session credits nothing (outcome, detail), or None when it may be credited. The amount
+    and currency are the session's (Stripe's word), checked against the top-up."""
+    if topup is None:
+        return Outcome.UNKNOWN_SESSION, f"paid session not opened by us (client_reference_id={session.client_reference_id!r})"
+    if session.payment_status != "paid":
+        return Outcome.AWAITING_PAYMENT, f"payment_status={session.payment_status!r}"
+    if session.currency != topup.currency:
+        return (Outcome.CURRENCY_MISMATCH,
+                f"paid {session.amount_total} in {session.currency!r}; the top-up is {topup.currency}")
+    if session.amount_total != topup.amount_cents:
+        return Outcome.AMOUNT_MISMATCH, f"paid {session.amount_total} cents; the top-up is {topup.amount_cents} cents"
+    return None
 
 
 def close_session(*, session: Session, status: str, via: Via = Via()) -> str:
@@ -273,7 +303,7 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
 
 # --- helpers -------------------------------------------------------------------------------------
 
-def _topup_for(session: Session) -> TopUp | None:
+def _topup_for(session: Session, *, adopt: bool = True) -> TopUp | None:
     if not session.id:
         return None
     topup = TopUp.objects.select_related("owner").filter(stripe_session_id=session.id).first()
@@ -283,6 +313,8 @@ def _topup_for(session: Session) -> TopUp | None:
         pk = uuid.UUID(session.topup_ref)
     except ValueError:
         return None
+    if not adopt:
+        return TopUp.objects.select_related("owner").filter(pk=pk, stripe_session_id__isnull=True).first()
     # A session we opened but never stored (the process stopped between Stripe's answer and our
     # write): adopted once, by the top-up id it carries.
     try:
