@@ -1,6 +1,7 @@
 """Card top-ups: open a Checkout Session, credit it once when Stripe says it is paid, take back its
-refunds and disputes. The dashboard, the API, the webhook, the mock checkout and
-reconcile_payments all call these functions.
+refunds and disputes, and give back the ones Stripe gave back (a refund that failed, a dispute won).
+The dashboard, the API, the webhook, the mock checkout and reconcile_payments all call these
+functions.
 
 No network I/O inside a transaction: create_topup commits the row, asks the gateway, then stores
 the session id with a conditional update. A credit or debit locks the account row first
@@ -26,7 +27,7 @@ from accounts.models import LedgerEntry, User
 from accounts.money import InvalidAmount, money_str, parse_amount
 from payments import gateway
 from payments.gateway import Charge, Dispute, GatewayError, Refund, Session
-from payments.models import PaymentEvent, TopUp, TopUpReversal
+from payments.models import PaymentEvent, TopUp, TopUpReinstatement, TopUpReversal
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -34,6 +35,12 @@ Outcome = PaymentEvent.Outcome
 Status = TopUp.Status
 # Refunds that give (or are giving) the money back: a failed or cancelled one gave nothing.
 REFUNDS_TO_DEBIT = {"succeeded", "pending", "requires_action"}
+Reason = TopUpReinstatement.Reason
+# Refund statuses that gave nothing back after all (both final): what their debit took is given back.
+REFUND_GIVEN_BACK = {"failed": Reason.REFUND_FAILED, "canceled": Reason.REFUND_CANCELED}
+# Dispute statuses of charge.dispute.closed that leave the money with us: won, or an inquiry closed
+# without becoming a chargeback (Stripe never withdrew funds for it).
+DISPUTE_GIVEN_BACK = {"won": Reason.DISPUTE_WON, "warning_closed": Reason.INQUIRY_CLOSED}
 # Outcomes reconcile_payments meets on every run: counted, not written down each time.
 ROUTINE_FOR_RECONCILE = {Outcome.ALREADY_CREDITED, Outcome.UNKNOWN_SESSION}
 
@@ -254,12 +261,42 @@ def record_dispute(*, dispute: Dispute, via: Via = Via()) -> str:
                       currency=dispute.currency, via=via)
 
 
+def record_refund_update(*, refund: Refund, via: Via = Via()) -> str:
+    """charge.refund.updated: a refund that failed or was cancelled gives back what its debit took,
+    once; one still giving money back is debited once, like charge.refunded (if that was missed)."""
+    topup = _topup_for_payment(refund.payment_intent)
+    if topup is None:
+        return _note(via, refund.id, Outcome.UNKNOWN_PAYMENT, f"refund of payment_intent={refund.payment_intent!r}")
+    if refund.status in REFUND_GIVEN_BACK:
+        return _give_back(topup=topup, stripe_id=refund.id, reason=REFUND_GIVEN_BACK[refund.status], via=via)
+    if refund.status in REFUNDS_TO_DEBIT:
+        return record_refund(topup=topup, refund=refund, via=via)
+    return _note(via, refund.id, Outcome.IGNORED, f"refund status {refund.status!r}", topup)
+
+
+def record_dispute_closed(*, dispute: Dispute, via: Via = Via()) -> str:
+    """charge.dispute.closed: won (or an inquiry closed) gives back what the dispute's debit took,
+    once; lost debits it if charge.dispute.created never arrived (still once per dispute)."""
+    topup = _topup_for_payment(dispute.payment_intent)
+    if topup is None:
+        return _note(via, dispute.id, Outcome.UNKNOWN_PAYMENT, f"dispute of payment_intent={dispute.payment_intent!r}")
+    if dispute.status in DISPUTE_GIVEN_BACK:
+        return _give_back(topup=topup, stripe_id=dispute.id, reason=DISPUTE_GIVEN_BACK[dispute.status], via=via)
+    if dispute.status == "lost":
+        return record_dispute(dispute=dispute, via=via)
+    return _note(via, dispute.id, Outcome.IGNORED, f"dispute closed with status {dispute.status!r}", topup)
+
+
 def note_ignored(*, via: Via, object_id: str) -> str:
     """An event we receive but do not use: acknowledged and written down."""
     return _note(via, object_id, Outcome.IGNORED)
 
 
 class _AlreadyTakenBack(Exception):
+    pass
+
+
+class _GivenBackBeforeDebit(Exception):
     pass
 
 
@@ -278,10 +315,13 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
             account = accounts.lock_account(user=topup.owner)
             if TopUpReversal.objects.filter(stripe_id=stripe_id).exists():  # re-checked under the lock
                 raise _AlreadyTakenBack
+            if TopUpReinstatement.objects.filter(stripe_id=stripe_id).exists():
+                # Its failure or the won dispute arrived first (Stripe does not promise order).
+                raise _GivenBackBeforeDebit
             # Never take back more than the top-up brought: a dispute of an already refunded
-            # payment must not charge the customer twice for the same dollars.
-            taken = TopUpReversal.objects.filter(topup=topup).aggregate(total=Sum("amount"))["total"] or Decimal("0")
-            amount = min(wanted, topup.amount - taken)
+            # payment must not charge the customer twice for the same dollars. What was given
+            # back since (a failed refund) may be taken again.
+            amount = min(wanted, topup.amount - _taken_back(topup))
             if amount <= 0:
                 return _note(via, stripe_id, Outcome.WRONG_STATE,
                              f"{kind} of ${wanted}: the top-up's ${topup.amount} was already taken back", topup)
@@ -292,6 +332,9 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
             # Taken back before we credited it (a delayed payment still settling): the books are right
             # once it is credited, but a person should look.
             uncredited = not TopUp.objects.filter(pk=topup.pk, status=Status.PAID).exists()
+    except _GivenBackBeforeDebit:
+        return _note(via, stripe_id, Outcome.IGNORED, f"{kind} already settled for the customer: nothing taken back",
+                     topup)
     except (_AlreadyTakenBack, IntegrityError):
         # IntegrityError: topup_reversal_once_per_stripe_id caught a twin the lock did not (SQLite).
         return _note(via, stripe_id, Outcome.ALREADY_DEBITED, "", topup)
@@ -299,6 +342,55 @@ def _take_back(*, topup: TopUp, kind: str, stripe_id: str, cents: int | None, cu
     unpaid = " before the top-up was credited" if uncredited else ""
     return _note(via, stripe_id, Outcome.DEBITED,
                  f"${amount} taken back{capped}{unpaid}; balance ${entry.balance_after}", topup, attention=uncredited)
+
+
+class _AlreadyGivenBack(Exception):
+    pass
+
+
+def _give_back(*, topup: TopUp, stripe_id: str, reason: str, via: Via) -> str:
+    label = Reason(reason).label.lower()
+    if not stripe_id:
+        return _note(via, stripe_id, Outcome.IGNORED, f"{label} without an id", topup)
+    if TopUpReinstatement.objects.filter(stripe_id=stripe_id).exists():
+        return _note(via, stripe_id, Outcome.ALREADY_REINSTATED, "", topup)
+    entry = None
+    try:
+        with transaction.atomic():
+            # The same lock as the debit: a reversal and its reinstatement never pass each other.
+            account = accounts.lock_account(user=topup.owner)
+            if TopUpReinstatement.objects.filter(stripe_id=stripe_id).exists():  # re-checked under the lock
+                raise _AlreadyGivenBack
+            reversal = TopUpReversal.objects.filter(stripe_id=stripe_id, topup=topup).first()
+            if reversal is None:
+                # Nothing was taken back (the debit never came, or found nothing left to take): the
+                # row alone stays, so a late delivery of the refund or dispute takes nothing either.
+                TopUpReinstatement.objects.create(topup=topup, stripe_id=stripe_id, reason=reason, amount=Decimal("0"))
+            else:
+                # What the debit took, not what Stripe's object says: a capped debit gives back its cap.
+                entry = accounts.credit_reinstated_locked(account=account, topup=topup, amount=reversal.amount,
+                                                          memo=f"card top-up reinstated: {label} ({stripe_id})")
+                TopUpReinstatement.objects.create(topup=topup, stripe_id=stripe_id, reason=reason, reversal=reversal,
+                                                  amount=reversal.amount, ledger_entry=entry)
+    except _AlreadyGivenBack:
+        return _note(via, stripe_id, Outcome.ALREADY_REINSTATED, "", topup)
+    except IntegrityError:
+        # topup_reinstatement_once_per_stripe_id caught a twin the lock did not (SQLite); any other
+        # constraint is a bug and must not pass for a redelivery.
+        if not TopUpReinstatement.objects.filter(stripe_id=stripe_id).exists():
+            raise
+        return _note(via, stripe_id, Outcome.ALREADY_REINSTATED, "", topup)
+    if entry is None:
+        return _note(via, stripe_id, Outcome.NOTHING_TO_REINSTATE, f"{label}: nothing had been taken back", topup)
+    return _note(via, stripe_id, Outcome.REINSTATED,
+                 f"${entry.amount} given back ({label}); balance ${entry.balance_after}", topup)
+
+
+def _taken_back(topup: TopUp) -> Decimal:
+    """What reversals took from the top-up, less what reinstatements gave back; call under the lock."""
+    taken = TopUpReversal.objects.filter(topup=topup).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    given = TopUpReinstatement.objects.filter(topup=topup).aggregate(total=Sum("amount"))["total"] or Decimal("0")
+    return taken - given
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -71,6 +71,7 @@ class FakeStripe:
         self.sessions: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}  # by charge id
         self.refunds: dict[str, dict] = {}
+        self.disputes: dict[str, dict] = {}
         self.idempotency: dict[str, str] = {}  # Idempotency-Key → session id
         self.events: list[SignedEvent] = []  # every event produced, newest last
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
@@ -239,7 +240,36 @@ class FakeStripe:
                 "currency": charge["currency"], "charge": charge["id"], "payment_intent": charge["payment_intent"],
                 "reason": "fraudulent", "status": "needs_response", "created": int(self.clock()),
             }
+            self.disputes[dispute["id"]] = dispute
             return self._event("charge.dispute.created", dispute)
+
+    def close_dispute(self, dispute_id: str, *, status: str = "won") -> SignedEvent:
+        """The bank decides: charge.dispute.closed with status won, lost or warning_closed (an
+        inquiry that never became a chargeback)."""
+        assert status in ("won", "lost", "warning_closed"), status
+        with self.lock:
+            dispute = self.disputes[dispute_id]
+            assert dispute["status"] not in ("won", "lost", "warning_closed"), f"{dispute_id} is closed"
+            dispute["status"] = status
+            return self._event("charge.dispute.closed", dispute)
+
+    def update_refund(self, refund_id: str, *, status: str = "failed") -> SignedEvent:
+        """A refund changes status: charge.refund.updated. A failed or cancelled one gives its amount
+        back to the charge (the customer never got it)."""
+        with self.lock:
+            refund = self.refunds[refund_id]
+            if status in ("failed", "canceled") and refund["status"] not in ("failed", "canceled"):
+                charge = self.charges[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+            refund["status"] = status
+            return self._event("charge.refund.updated", refund)
+
+    def refund_ids(self, session_id: str) -> list[str]:
+        """The ids of a session's refunds, oldest first."""
+        with self.lock:
+            charge = self._charge_of(session_id)
+            return [r["id"] for r in self.refunds.values() if r["charge"] == charge["id"]]
 
     def session(self, session_id: str) -> dict:
         with self.lock:
