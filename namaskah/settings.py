@@ -137,6 +137,12 @@ try:
         raise env.ConfigError(f"STRIPE_API_BASE={STRIPE_API_BASE!r} must start with http:// or https://")
     TOPUP_MIN = env.money(E, "TOPUP_MIN", Decimal("5.00"))
     TOPUP_MAX = env.money(E, "TOPUP_MAX", Decimal("500.00"))
+    # Stripe's own limits for one USD Checkout payment: outside them every top-up would be refused by
+    # Stripe and look like an outage ("card payments are unavailable") instead of a setting to fix.
+    if TOPUP_MIN < Decimal("0.50"):
+        raise env.ConfigError(f"TOPUP_MIN={TOPUP_MIN} is below Stripe's smallest USD payment (0.50)")
+    if TOPUP_MAX > Decimal("999999.99"):
+        raise env.ConfigError(f"TOPUP_MAX={TOPUP_MAX} is above Stripe's largest USD payment (999999.99)")
     if TOPUP_MIN > TOPUP_MAX:
         raise env.ConfigError(f"TOPUP_MIN={TOPUP_MIN} exceeds TOPUP_MAX={TOPUP_MAX}")
 
