@@ -147,7 +147,7 @@ def credit_paid_session(*, session: Session, via: Via = Via()) -> str:
     if refusal is not None:
         outcome, detail = refusal
         if outcome == Outcome.AWAITING_PAYMENT:
-            _remember_payment_intent(topup, session.payment_intent)
+            _remember_payment_intent(topup.pk, session.payment_intent)
         return _note(via, session.id, outcome, detail, topup)
     before = topup.status
     now = timezone.now()
@@ -422,19 +422,34 @@ def _topup_for(session: Session, *, adopt: bool = True) -> TopUp | None:
 
 
 def _topup_for_payment(payment_intent: str) -> TopUp | None:
+    """The top-up a refund or dispute belongs to. Raises GatewayError if Stripe must be asked and cannot be.
+
+    A payment intent we have not stored yet (its session's webhook is late or lost, and
+    reconcile_payments has not run) is asked of Stripe: the intent carries our top-up id in its
+    metadata. Acknowledging the refund as "not ours" instead would let the later credit stand
+    with the refund never taken back.
+    """
     if not payment_intent:
         return None
+    topup = TopUp.objects.select_related("owner").filter(stripe_payment_intent=payment_intent).first()
+    if topup is not None:
+        return topup
+    try:
+        pk = uuid.UUID(gateway.current().topup_ref_for_payment(payment_intent=payment_intent))
+    except ValueError:
+        return None
+    _remember_payment_intent(pk, payment_intent)
     return TopUp.objects.select_related("owner").filter(stripe_payment_intent=payment_intent).first()
 
 
-def _remember_payment_intent(topup: TopUp, payment_intent: str) -> None:
+def _remember_payment_intent(topup_id, payment_intent: str) -> None:
     # A delayed payment can be refunded or disputed before we hear it succeeded: keep its intent.
     if payment_intent:
         try:
             with transaction.atomic():
-                TopUp.objects.filter(pk=topup.pk, stripe_payment_intent="").update(stripe_payment_intent=payment_intent)
+                TopUp.objects.filter(pk=topup_id, stripe_payment_intent="").update(stripe_payment_intent=payment_intent)
         except IntegrityError:
-            log.warning("top-up %s: payment intent %s belongs to another top-up", topup.pk, payment_intent)
+            log.warning("top-up %s: payment intent %s belongs to another top-up", topup_id, payment_intent)
 
 
 def _note(via: Via, object_id: str, outcome: str, detail: str = "", topup: TopUp | None = None, *,

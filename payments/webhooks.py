@@ -5,7 +5,8 @@ The signature (`Stripe-Signature`) is checked by the stripe library itself
 STRIPE_WEBHOOK_SECRET. Answers: 400 for anything unsigned, badly signed, stale or not an event;
 2xx for every genuine event, also one we ignore or one about a session that is not ours (Stripe
 would otherwise retry it for days); 503 only when handling needed Stripe and Stripe could not be
-asked (a refund list), so Stripe redelivers later. Redeliveries change nothing: see services.
+asked (a refund list, or the payment intent of a refund or dispute we cannot place yet), so Stripe
+redelivers later. Redeliveries change nothing: see services.
 
 Stripe events to enable on the endpoint: checkout.session.completed,
 checkout.session.async_payment_succeeded, checkout.session.async_payment_failed,

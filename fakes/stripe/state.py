@@ -72,6 +72,8 @@ class FakeStripe:
         self.charges: dict[str, dict] = {}  # by charge id
         self.refunds: dict[str, dict] = {}
         self.disputes: dict[str, dict] = {}
+        self.payment_intents: dict[str, dict] = {}
+        self.intent_metadata: dict[str, dict] = {}  # by session id: payment_intent_data[metadata]
         self.idempotency: dict[str, str] = {}  # Idempotency-Key → session id
         self.events: list[SignedEvent] = []  # every event produced, newest last
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
@@ -101,6 +103,8 @@ class FakeStripe:
             if len(parts) == 5 and parts[:3] == ["v1", "checkout", "sessions"] and parts[4] == "expire" \
                     and method == "POST":
                 return self._expire(parts[3])
+            if len(parts) == 3 and parts[:2] == ["v1", "payment_intents"] and method == "GET":
+                return self._found(self.payment_intents.get(parts[2]), "payment_intent", parts[2])
             if parts == ["v1", "refunds"] and method == "GET":
                 rows = [r for r in self.refunds.values() if not params.get("charge") or r["charge"] == params["charge"]]
                 return self._list(rows, params, "/v1/refunds")
@@ -130,6 +134,8 @@ class FakeStripe:
             "expires_at": int(self.clock()) + 24 * 3600,
         }
         self.sessions[session_id] = session
+        intent_data = params.get("payment_intent_data")
+        self.intent_metadata[session_id] = (intent_data.get("metadata") or {}) if isinstance(intent_data, dict) else {}
         if idempotency_key:
             self.idempotency[idempotency_key] = session_id
         return Reply(200, copy.deepcopy(session))
@@ -195,6 +201,11 @@ class FakeStripe:
             charge_id = _id("ch")
             session.update(status="complete", payment_status="unpaid" if delayed else "paid",
                            payment_intent=payment_intent, url=None)
+            self.payment_intents[payment_intent] = {
+                "id": payment_intent, "object": "payment_intent", "amount": session["amount_total"],
+                "currency": session["currency"], "metadata": copy.deepcopy(self.intent_metadata.get(session_id, {})),
+                "status": "processing" if delayed else "succeeded", "created": int(self.clock()),
+            }
             self.charges[charge_id] = {
                 "id": charge_id, "object": "charge", "amount": session["amount_total"], "amount_refunded": 0,
                 "currency": session["currency"], "payment_intent": payment_intent, "refunded": False,

@@ -125,6 +125,10 @@ class Gateway(Protocol):
     def refunds_for_charge(self, *, charge_id: str) -> list[Refund]:
         """Every refund of a charge. Raises GatewayError."""
 
+    def topup_ref_for_payment(self, *, payment_intent: str) -> str:
+        """The top-up id a payment intent carries in its metadata ("" if none, or no such intent).
+        Raises GatewayError."""
+
 
 _instances: dict[tuple, Gateway] = {}
 _lock = threading.Lock()
