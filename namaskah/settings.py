@@ -130,6 +130,15 @@ try:
         for name, value in (("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY), ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)):
             if value is None:
                 raise env.ConfigError(f"{name} must be set when PAYMENTS=stripe")
+        # Pasted from the wrong field, each would only fail at the first payment, looking like an
+        # outage (a publishable key) or refusing every genuine webhook (an API key as the secret).
+        # The values are never echoed: they are secrets.
+        if not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+            raise env.ConfigError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_… or rk_…), "
+                                  "not a publishable key")
+        if not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+            raise env.ConfigError("STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…, shown "
+                                  "with the webhook endpoint in Stripe's dashboard)")
     # The mock checkout signs its events like Stripe does, so the webhook's check runs in development too.
     STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or DEV_STRIPE_WEBHOOK_SECRET
     STRIPE_API_BASE = (env.get(E, "STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/")

@@ -84,6 +84,11 @@ def topup_cancelled(request, pk):
     topup = services.cancel_checkout(topup=get_object_or_404(TopUp, pk=pk, owner=request.user))
     if topup.status == TopUp.Status.PAID:
         messages.success(request, f"Your payment of ${topup.amount} went through after all and is credited.")
+    elif topup.status == TopUp.Status.PENDING:
+        # Stripe refused to close the session (it was paid a moment ago, in another tab, and its
+        # event is still on the way) or could not be asked: "nothing was charged" may be untrue.
+        messages.info(request, "If you completed the payment, your balance is credited as soon as Stripe confirms it; "
+                               "otherwise nothing was charged.")
     else:
         messages.info(request, "Payment cancelled: nothing was charged.")
     return redirect("dashboard")

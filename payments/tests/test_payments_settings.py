@@ -42,3 +42,20 @@ def test_the_topup_rate_defaults_to_twenty_an_hour():
     result = start({}, PROBE)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rate"] == "20/h"
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({"STRIPE_SECRET_KEY": "pk_live_publishable_0123456789"},
+     "STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_… or rk_…), not a publishable key"),
+    ({"STRIPE_WEBHOOK_SECRET": "sk_live_the_api_key_again_012345"},
+     "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…"),
+])
+def test_it_refuses_a_stripe_key_pasted_from_the_wrong_field_without_echoing_it(change, expected):
+    line = refusal({**PRODUCTION, **change})
+    assert expected in line
+    assert next(iter(change.values())) not in line
+
+
+def test_it_takes_a_restricted_stripe_key():
+    result = start({**PRODUCTION, "STRIPE_SECRET_KEY": "rk_live_restricted_0123"}, PROBE)
+    assert result.returncode == 0, result.stderr
