@@ -27,7 +27,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Min, Q
+from django.db.models import Case, DateTimeField, F, Min, Q, Value, When
 from django.utils import timezone
 
 from namaskah import cache as shared_cache
@@ -88,9 +88,16 @@ def claim_due(*, now=None, limit: int = CLAIM_PAGE) -> list[Claim]:
 
 
 def take(claim: Claim) -> bool:
-    """Whether this task holds the current claim on the verification (and now spends it)."""
+    """Whether this task holds the current claim on the verification (and now spends it). The next
+    check is due one interval from now, when the upstream is about to be asked — not from the
+    claim — so however long the task waited in a queue, two asks are never closer than an interval.
+    A pending verification's next check is never later than its expiry."""
+    now = timezone.now()
+    nxt = now + timedelta(seconds=interval())
     return bool(Verification.objects.filter(pk=claim.pk, check_round=claim.round).update(
-        check_round=F("check_round") + 1))
+        check_round=F("check_round") + 1,
+        next_check_at=Case(When(status=Status.PENDING, expires_at__gt=now, expires_at__lt=nxt, then=F("expires_at")),
+                           default=Value(nxt), output_field=DateTimeField())))
 
 
 def first_check_at():
