@@ -247,5 +247,9 @@ def code_from_text(text: str) -> tuple[str | None, str]:
 
 
 def hears(code: str, text: str) -> bool:
-    """Whether text has code within one run of digits: another pass heard the same digits in a row."""
-    return any(code in run.digits for run in runs(text))
+    """Whether text has code within one run of digits: another pass heard the same digits in a row.
+
+    A soundalike at the run's edge counts as its digit here ("616 to repeat" hears 6162): the run
+    is only confirming a code the first pass read twice, not proposing one.
+    """
+    return any(code in run.lead + run.digits + run.tail for run in runs(text))

@@ -66,7 +66,10 @@ class Decoding:
 
 
 def primary_decoding() -> Decoding:
-    check = Decoding(name="check", beam_size=settings.VOICE_BEAM_SIZE, prompt=CHECK_PROMPT, timestamps=False)
+    # No temperature fallback for the check: a check that needs one heard nothing clearly, and the
+    # call stays within its time budget.
+    check = Decoding(name="check", beam_size=settings.VOICE_BEAM_SIZE, prompt=CHECK_PROMPT, timestamps=False,
+                     temperatures=(0.0,))
     return Decoding(name="primary", beam_size=settings.VOICE_BEAM_SIZE, check=check)
 
 

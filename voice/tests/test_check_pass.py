@@ -31,6 +31,11 @@ def test_a_wrong_code_read_twice_by_the_first_pass_is_not_heard_by_the_check(sai
 @pytest.mark.parametrize(("said", "first", "check"), [
     ("70316174", "Your code is 7 0 3 1 6 1 7 4. Your code is 7 0 3 1 6 1 7 4.", "Your code is 7 0 3 1 6 1 7 4."),
     ("0763", "Your code is 0 7 6 3. Your code is 0 7 6 3.", "Your code is 0 7 6 3. Your code is 0 7 6 3."),
+    # flite: the check wrote the last "two" as "to", at the edge of the run.
+    ("6162", "This is an automated call from Amazon. Your security code is 6 1 6 2. Repeat 6 1 6 2. If you did not "
+     "request this code 1 8 0 0 5 5 0 1 9 9.",
+     "This is an automated call from Amazon your security code is 616 to repeat 616 to if you did not request this "
+     "code 1 8 0 0 5 5 0 1 9 9."),
 ])
 def test_a_right_code_is_heard_by_the_check_even_said_once_there(said, first, check):
     assert code_from_text(first) == (said, CONFIDENT)
