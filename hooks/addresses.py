@@ -45,7 +45,9 @@ def is_public(address: str) -> bool:
     form that embeds one of those (IPv4-mapped, 6to4, Teredo, NAT64)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6:
-        embedded = ip.ipv4_mapped or (ip.sixtofour) or (ip.teredo[1] if ip.teredo else None)
+        if ip.ipv4_mapped is not None:  # the socket connects to the IPv4 address itself
+            return is_public(str(ip.ipv4_mapped))
+        embedded = ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is None and ip in NAT64:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None and not is_public(str(embedded)):
