@@ -61,6 +61,8 @@ def send(*, url: str, secret: str, webhook_id: str, body: str, at: datetime) -> 
                 answer = response.read(ANSWER_BYTES, decode_content=False)
             finally:
                 response.release_conn()
+    except urllib3.exceptions.NewConnectionError:  # urllib3 files it under timeouts; it is a refusal
+        return Outcome(False, error="connection failed: the receiver refused or could not be reached")
     except urllib3.exceptions.TimeoutError:
         return Outcome(False, error=f"no answer within {settings.WEBHOOK_TIMEOUT:g} s")
     except urllib3.exceptions.HTTPError as exc:
