@@ -53,18 +53,27 @@ def _handler(receiver: Receiver):
     return Handler
 
 
-@pytest.fixture
-def receiver():
+def _serve():
     server = ThreadingHTTPServer(("127.0.0.1", 0), None)
     state = Receiver(port=server.server_address[1])
     server.RequestHandlerClass = _handler(state)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield state
     state.release.set()
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    yield from _serve()
+
+
+@pytest.fixture
+def bobs_receiver():
+    """Another customer's endpoint: it must never see alice's events."""
+    yield from _serve()
 
 
 @pytest.fixture
