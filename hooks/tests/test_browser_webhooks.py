@@ -24,7 +24,7 @@ def integrator(transactional_db, settings):
     return user
 
 
-def test_the_webhooks_page_fits_a_phone(integrator, open_page):
+def test_the_webhooks_page_fits_a_phone(integrator, open_page):  # noqa: F811
     page = open_page(PHONE)
     log_in(page, integrator.email)
     page.goto("/settings/webhooks")
@@ -41,7 +41,7 @@ def test_the_webhooks_page_fits_a_phone(integrator, open_page):
     assert page.problems == []
 
 
-def test_an_endpoint_is_added_from_a_phone_and_its_secret_shown_once(integrator, open_page):
+def test_an_endpoint_is_added_from_a_phone_and_its_secret_shown_once(integrator, open_page):  # noqa: F811
     page = open_page(PHONE)
     log_in(page, integrator.email)
     page.goto("/settings/webhooks")
