@@ -25,6 +25,18 @@ class NewEndpointOut(EndpointOut):
     secret = serializers.CharField(help_text="whsec_…: shown only here. Verify deliveries with it (standardwebhooks)")
 
 
+class EventsField(serializers.ListField):
+    """A list of event names; whatever is wrong with it is one message, as every field's error is."""
+
+    child = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except exceptions.ValidationError:
+            raise exceptions.ValidationError(f"A list of event names, of {', '.join(EVENTS)}.") from None
+
+
 class Disabled(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "endpoint_disabled"
@@ -34,7 +46,7 @@ class Disabled(exceptions.APIException):
 class WebhooksApi(APIView):
     class InputSerializer(serializers.Serializer):
         url = serializers.CharField(max_length=2000, trim_whitespace=False)
-        events = serializers.ListField(child=serializers.CharField(max_length=64), required=False, help_text=(
+        events = EventsField(required=False, help_text=(
             f"Of {', '.join(EVENTS)}. Absent: every event the format carries (sms-activate: {EVENTS[0]} only)"))
         format = serializers.ChoiceField(choices=Endpoint.Format.values, default=Endpoint.Format.STANDARD)
 

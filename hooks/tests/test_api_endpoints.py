@@ -114,3 +114,11 @@ def test_the_endpoints_are_in_the_openapi_schema(client):
     assert "delete" in schema["paths"]["/account/webhooks/{id}"]
     assert "202" in schema["paths"]["/account/webhooks/{id}/test"]["post"]["responses"]
     assert "201" in schema["paths"]["/account/webhooks"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("events", [["x" * 100], [None], [""], [["verification.completed"]], [{"a": 1}], 7])
+def test_a_malformed_events_list_is_one_message_like_every_field(alice_api, allow_private, events):
+    response = register(alice_api, url="http://127.0.0.1/hook", events=events)
+    assert response.status_code == 400
+    messages = response.json()["error"]["fields"]["events"]
+    assert isinstance(messages, list) and all(isinstance(m, str) for m in messages)
