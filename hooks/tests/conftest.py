@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from rest_framework.test import APIClient
+from standardwebhooks import Webhook, WebhookVerificationError
 
 
 @dataclass
@@ -26,6 +27,9 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     answers: deque = field(default_factory=deque)
     release: threading.Event = field(default_factory=threading.Event)
+    # Set it to verify each request as an integrator's receiver does: 401 unless the signature holds.
+    secret: str | None = None
+    verified: list[dict] = field(default_factory=list)
 
     def url(self, path: str = "/hook", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -37,6 +41,11 @@ def _handler(receiver: Receiver):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             receiver.requests.append(Received(self.path, dict(self.headers.items()), body))
             answer = receiver.answers.popleft() if receiver.answers else 200
+            if receiver.secret is not None:
+                try:
+                    receiver.verified.append(Webhook(receiver.secret).verify(body, dict(self.headers.items())))
+                except WebhookVerificationError:
+                    answer = 401
             if answer == "hang":
                 receiver.release.wait(10)
                 return

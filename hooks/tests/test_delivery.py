@@ -52,6 +52,19 @@ def test_the_receiver_verifies_the_signature_with_standardwebhooks(endpoint, rec
         Webhook(endpoint.secret).verify(request.body.replace(b"webhook.test", b"webhook.tesT"), request.headers)
 
 
+def test_a_receiver_that_verifies_accepts_ours_and_refuses_another_secret(alice, receiver, allow_private, queue_test):
+    # The receiver checks each request itself, with the standardwebhooks library, before answering.
+    endpoint = services.create_endpoint(owner=alice, url=receiver.url())
+    receiver.secret = endpoint.secret
+    delivery = queue_test(endpoint)
+    assert (delivery.status, delivery.response_code) == ("delivered", 200)
+    assert [p["type"] for p in receiver.verified] == ["webhook.test"]
+    receiver.secret = services.new_secret()  # the integrator configured the wrong secret
+    refused = queue_test(endpoint)
+    assert (refused.status, refused.response_code, refused.last_error) == ("pending", 401, "HTTP 401: answer!")
+    assert len(receiver.verified) == 1
+
+
 def test_it_retries_after_500s_with_the_same_webhook_id_and_a_fresh_signature(endpoint, receiver, queue_test):
     receiver.answers.extend([500, 503])
     before = timezone.now()
