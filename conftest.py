@@ -23,10 +23,7 @@ def _eager_tasks():
     # integration tests that start real workers turn this off for themselves.
     from namaskah.celery import app
 
-    # By their CELERY_ names: the app reads Django's settings under that namespace first, and
-    # settings.py sets CELERY_TASK_ALWAYS_EAGER, which would shadow the plain names.
-    app.conf.update(CELERY_TASK_ALWAYS_EAGER=True, CELERY_TASK_EAGER_PROPAGATES=True)
-    assert app.conf.task_always_eager and app.conf.task_eager_propagates
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
     yield
 
 
