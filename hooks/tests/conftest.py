@@ -12,15 +12,6 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook, WebhookVerificationError
 
 
-@pytest.fixture(autouse=True)
-def _eager_tasks_really(settings):
-    # Deliveries run in the caller, at once, as the root conftest intends. Its plain-named
-    # task_always_eager is shadowed by settings.py's CELERY_TASK_ALWAYS_EAGER (the app reads Django's
-    # settings under the CELERY_ namespace first, and lazily), so the Django setting is what counts.
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.CELERY_TASK_EAGER_PROPAGATES = True
-
-
 @dataclass
 class Received:
     path: str
