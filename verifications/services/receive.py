@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from hooks import events as webhook_events
 from namaskah import cache as shared_cache
 from providers.base import ProviderError, ProviderRejected
 from providers.registry import background_provider, get_provider
@@ -165,6 +166,7 @@ def record_received(verification: Verification, items) -> int:
             Verification.objects.filter(pk=verification.pk).update(**BUMP)  # new items, same status
         if fresh or completed:
             polling.changed(verification.pk, capability=verification.capability)
+            webhook_events.received(verification, fresh, completed=completed)
     return len(fresh)
 
 
