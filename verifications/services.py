@@ -26,12 +26,10 @@ from accounts import services as accounts
 from accounts.models import User
 from namaskah import cache as shared_cache
 from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
-from providers.breaker import OPEN
-from providers.registry import for_country, get_provider
-from verifications import heartbeat, polling, snapshot
+from providers.registry import get_provider
+from verifications import heartbeat, polling, routing, snapshot
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
 from verifications.models import Capability, Country, Message, Service, Verification, VoiceCall
-from verifications.selectors import price
 
 log = logging.getLogger(__name__)
 Status = Verification.Status
@@ -68,8 +66,8 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
     IdempotencyKeyReused, IdempotencyInProgress, ProviderRejected / ProviderUnavailable (the charge
     already refunded).
     """
-    provider = check_available(service=service, country=country, capability=capability)
-    amount = price(service=service, country=country, capability=capability)
+    plan = check_available(service=service, country=country, capability=capability)
+    amount = plan.price
     if max_price is not None and amount > max_price:
         raise PriceAboveMax(price=amount, max_price=max_price)
     request_fp = fingerprint(service=service.slug, country=country.code, capability=capability)
@@ -89,7 +87,7 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
             if account.balance < amount:
                 raise accounts.InsufficientBalance(balance=account.balance, required=amount)
             verification = Verification.objects.create(
-                user=user, service=service, country=country, capability=capability, provider=provider.name,
+                user=user, service=service, country=country, capability=capability, provider=plan.first,
                 price=amount, idempotency_key=idempotency_key or None, request_fingerprint=request_fp,
             )
             accounts.charge_locked(account=account, verification=verification, amount=amount)
@@ -102,8 +100,8 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
 
     release_db_connection()
     try:
-        rental = provider.rent(service=service.provider_service_name, capability=capability, country=country.code,
-                               max_price=amount, idempotency_key=str(verification.pk))
+        # The plan's providers in order, within this request: charged once, whoever sells.
+        rental, provider = routing.rent(plan, verification=verification)
     except ProviderError as exc:
         fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
         raise
@@ -114,20 +112,19 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
     return verification, True
 
 
-def check_available(*, service: Service, country: Country, capability: str):
-    """The provider that would serve this purchase. Raises NotAvailable, or ProviderUnavailable for a
-    country that no real provider serves in production."""
+def check_available(*, service: Service, country: Country, capability: str) -> routing.Plan:
+    """The plan this purchase would follow: its price and the providers to try, in order. Raises
+    NotAvailable, ProviderUnavailable (no provider for the country here, every circuit open) or
+    ProviderRejected(no_numbers) before anything is charged."""
     if not service.enabled or not country.enabled:
         raise NotAvailable(f"{service.name} in {country.name} is not available right now")
     if not service.supports(capability):
         raise NotAvailable(f"{service.name} does not offer {Capability(capability).label} verification")
-    provider = for_country(country)
-    # Fail fast before charging while the circuit is open: a clear 503, no charge-and-refund churn.
-    circuit = provider.breaker.snapshot()
-    if circuit.state == OPEN:
-        raise ProviderUnavailable("The number provider is failing; purchases are paused.", code="circuit_open",
-                                  retry_after=circuit.retry_after)
-    return provider
+    plan = routing.plan_for(service=service, country=country, capability=capability)
+    # Fail fast before charging: a clear answer, no charge-and-refund churn.
+    if not plan.available:
+        raise plan.refusal()
+    return plan
 
 
 def _replay(*, user: User, key: str, request_fp: str) -> Verification | None:
