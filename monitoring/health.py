@@ -36,14 +36,18 @@ class Report:
 
 
 def providers_in_use() -> list[str]:
-    """The providers this deployment can send a purchase to."""
-    if settings.PROVIDER == "mock":
-        return ["mock"]
-    from verifications.models import Country
+    """The providers this deployment can send a purchase to: the primary, the SMS-Activate-protocol
+    provider when configured, and any a country routes to (the mock only where it may serve)."""
+    from providers import routing as rules
+    from verifications.models import Country, Route
 
-    names = set(Country.objects.filter(enabled=True).values_list("provider", flat=True)) | {settings.PROVIDER}
-    if not settings.DEBUG:
-        names.discard("mock")  # never used in production (registry.for_country refuses it)
+    names = set(rules.configured())
+    if "mock" in names and settings.PROVIDER != "mock":
+        # Development's stand-in: in use only while some country still sends purchases to it.
+        simulated = Country.objects.filter(enabled=True, provider="mock").exists() or Route.objects.filter(
+            provider="mock", enabled=True).exists()
+        if not simulated:
+            names.discard("mock")
     return sorted(names)
 
 

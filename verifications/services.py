@@ -25,7 +25,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import User
 from namaskah import cache as shared_cache
-from providers.base import ProviderError, ProviderRejected, ProviderUnavailable, Rental
+from providers.base import ProviderError, ProviderRejected, Rental
 from providers.registry import get_provider
 from verifications import heartbeat, polling, routing, snapshot
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax, WrongState
