@@ -16,15 +16,15 @@ from django.conf import settings
 
 from providers import health as health_module
 from providers.base import (
-    Call, Health, Provider, ProviderRejected, ProviderUnavailable, Rental, RentalStatus, ServiceOffer, Sms,
+    Call, CountryInfo, CountryPrice, Health, Provider, ProviderRejected, ProviderUnavailable, Rental, RentalStatus, ServiceOffer, Sms,
 )
 from providers.breaker import CircuitBreaker, breaker_for
 from providers.metrics import observe_provider_call
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
-# Reachable by name (its own breaker and health), on when SMSACTIVATE_BASE_URL is set. for_country()
-# does not route purchases to it yet: that comes with routing by country (issue 17).
+# Reachable by name (its own breaker and health), on when SMSACTIVATE_BASE_URL is set; purchases reach
+# it through routing by country (providers/routing.py, verifications/routing.py).
 OPTIONAL_PROVIDER_NAMES = ("smsactivate",)
 # Part of the client config: a change rebuilds the client (defaults 0.5, 0.5 and 16).
 OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE",
@@ -97,6 +97,17 @@ class Guarded:
 
     def balance(self) -> Decimal:
         return self._call(self.inner.balance)
+
+    @property
+    def per_country(self) -> bool:
+        """Whether the provider publishes a price table per country (countries(), prices())."""
+        return callable(getattr(self.inner, "prices", None)) and callable(getattr(self.inner, "countries", None))
+
+    def countries(self) -> list[CountryInfo]:
+        return self._call(self.inner.countries)
+
+    def prices(self, **narrow) -> list[CountryPrice]:
+        return self._call(self.inner.prices, **narrow)
 
     def health(self) -> Health:
         """Cached health with the breaker state (see providers.health.provider_health)."""

@@ -43,7 +43,7 @@ def margin(*, service: Service, capability: str, country: Country | None = None)
 def sync_costs(*, provider: Provider, dry_run: bool = False) -> SyncReport:
     """Refresh one provider's costs and stock (unless dry_run). Raises ProviderUnavailable when the
     upstream cannot answer; nothing is written then."""
-    if callable(getattr(provider, "prices", None)) and callable(getattr(provider, "countries", None)):
+    if getattr(provider, "per_country", False):
         return _sync_per_country(provider=provider, dry_run=dry_run)
     return _sync_quoted(provider=provider, dry_run=dry_run)
 
@@ -127,6 +127,11 @@ def _sync_per_country(*, provider, dry_run: bool) -> SyncReport:
                 known[info.code] = Country.objects.create(
                     code=info.code, name=info.name[:64], dialling_code=codes.DIALLING_CODES[info.code],
                     provider=provider.name, order=200, protocol_id=_free_protocol_id(info.code))
+            elif info.code in known and known[info.code].protocol_id is None:
+                # Reachable on our own SMS-Activate endpoint too, under the protocol's id (if free).
+                number = _free_protocol_id(info.code)
+                if number is not None:
+                    Country.objects.filter(pk=known[info.code].pk).update(protocol_id=number)
         rows = []
         for row in table:
             country = known.get(row.country)

@@ -1,0 +1,100 @@
+"""UK and Indian purchases end to end through the real SMS-Activate-protocol client against the fake
+provider: the number in that country's format, the SMS code, cancel given back upstream (setStatus 8)
+and refunded once."""
+import re
+from decimal import Decimal
+
+import pytest
+
+from accounts.models import LedgerEntry
+from verifications.models import Country, ProviderOffer, Verification
+from verifications.tests.lifecycle import api_for, balance, fund, make_shop
+from verifications.tests.routing_support import activation, fake_smsactivate, sync_smsactivate
+
+# The fake's ranges: UK mobiles in Ofcom's drama range 07700 900xxx, Indian mobiles 90000 xxxxx.
+FORMATS = {"GB": r"\+447700900\d{3}", "IN": r"\+9190000\d{5}"}
+
+
+@pytest.fixture
+def fake(settings, db):
+    settings.PROVIDER = "textverified"  # the primary sells no UK or Indian numbers: these go to the second
+    settings.TEXTVERIFIED_API_KEY, settings.TEXTVERIFIED_EMAIL = "unused", "unused@example.com"
+    with fake_smsactivate(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def shop(fake):
+    shop = make_shop()
+    sync_smsactivate()
+    return shop
+
+
+def create(api, *, country, service="whatsapp"):
+    return api.post("/verify/create", {"service": service, "country": country, "capability": "sms"}, format="json")
+
+
+@pytest.mark.parametrize("country", ["GB", "IN"])
+def test_a_purchase_gets_a_number_of_that_country_and_its_code(fake, shop, alice, country):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    body = create(api, country=country).json()
+    assert body["status"] == "pending" and re.fullmatch(FORMATS[country], body["phone_number"]), body
+    verification = Verification.objects.get(pk=body["id"])
+    assert verification.provider == "smsactivate" and verification.country.code == country
+    upstream = activation(fake, verification)
+    assert "+" + upstream.phone == body["phone_number"] and upstream.service == "wa"
+    assert upstream.country == Country.objects.get(code=country).protocol_id
+
+    fake.fake.deliver_sms(upstream.id, text="Your WhatsApp code is 482-913", code="482913")
+    messages = api.get(f"/verify/{body['id']}/messages?refresh=1").json()
+    assert messages["status"] == "completed" and messages["code"] == "482913"
+    assert messages["messages"][0]["text"] == "Your WhatsApp code is 482-913"
+    assert balance(alice) == Decimal("5.00") - Decimal(body["price"])
+
+
+@pytest.mark.parametrize("country", ["GB", "IN"])
+def test_cancel_gives_the_number_back_upstream_and_refunds_once(fake, shop, alice, country):
+    fund(alice, "5.00")
+    api = api_for(alice)
+    body = create(api, country=country, service="telegram").json()
+    verification = Verification.objects.get(pk=body["id"])
+    before = fake.fake.balance
+    answer = api.delete(f"/verify/{body['id']}")
+    assert answer.status_code == 200 and answer.json()["refunded"] == body["price"]
+    upstream = activation(fake, verification)
+    assert upstream.status == "cancelled" and fake.fake.balance == before + upstream.cost  # setStatus 8 upstream
+    assert any(seen.action == "setStatus" for seen in fake.fake.seen)
+    assert api.delete(f"/verify/{body['id']}").status_code == 409
+    assert balance(alice) == Decimal("5.00")
+    assert LedgerEntry.objects.filter(verification=verification, kind="refund").count() == 1
+
+
+def test_the_price_is_the_tier_price_or_the_cost_there_plus_the_margin(fake, shop, alice, settings):
+    settings.MIN_MARGIN = Decimal("0.25")
+    fake.fake.set_offer(country=16, service="wa", price=Decimal("1.40"))  # dearer than the tier's 1.50 allows
+    sync_smsactivate()
+    assert ProviderOffer.objects.get(provider="smsactivate", country__code="GB", service__slug="whatsapp").cost == \
+        Decimal("1.40")
+    api = api_for(alice)
+    quote = api.get("/pricing/quote", {"service": "whatsapp", "country": "GB", "capability": "sms"}).json()
+    assert quote["price"] == "1.65"
+    assert api.get("/pricing/quote", {"service": "whatsapp", "country": "IN", "capability": "sms"}).json()["price"] \
+        == "1.50"  # India's cost (0.27) leaves the tier price standing
+    fund(alice, "5.00")
+    body = create(api, country="GB").json()
+    assert body["price"] == "1.65" and balance(alice) == Decimal("3.35")
+    [purchase] = [s for s in fake.fake.seen if s.action == "getNumberV2"]
+    assert activation(fake, Verification.objects.get(pk=body["id"])).cost == Decimal("1.40")
+
+
+def test_a_lost_purchase_answer_is_not_passed_on_and_nothing_stays_charged(fake, shop, alice, settings):
+    from fakes.smsactivate.faults import Fault
+
+    fund(alice, "5.00")
+    fake.fake.add_fault(Fault(action="getNumberV2", drop=True))  # bought upstream, the answer never came
+    response = create(api_for(alice), country="GB")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "lost_answer"
+    verification = Verification.objects.get()
+    assert verification.status == "failed" and verification.provider == "smsactivate"
+    assert balance(alice) == Decimal("5.00")
