@@ -39,14 +39,15 @@ def providers_in_use() -> list[str]:
     """The providers this deployment can send a purchase to: the primary, the SMS-Activate-protocol
     provider when configured, and any a country routes to (the mock only where it may serve)."""
     from providers import routing as rules
-    from verifications.models import Country, Route
+    from verifications.models import Country
 
     names = set(rules.configured())
     if "mock" in names and settings.PROVIDER != "mock":
         # Development's stand-in: in use only while some country still sends purchases to it.
-        simulated = Country.objects.filter(enabled=True, provider="mock").exists() or Route.objects.filter(
-            provider="mock", enabled=True).exists()
-        if not simulated:
+        from verifications.routing import Book
+
+        book = Book()
+        if not any("mock" in book.order(country) for country in Country.objects.filter(enabled=True)):
             names.discard("mock")
     return sorted(names)
 

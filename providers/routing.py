@@ -6,8 +6,8 @@ and the synced offers). The rules:
   `SMSACTIVATE_BASE_URL` is set. The mock serves only when it is the primary (a demo) or, with DEBUG
   on, as the stand-in for simulated countries: with PROVIDER=textverified in production, never.
 * With no staff routes, the US goes to TextVerified first, then to the second provider if it sells
-  US numbers; every other country to the providers that sell it (the mock last, in development, for
-  the seed's simulated countries).
+  US numbers; every other country to the providers that sell it (in development, the seed's
+  simulated countries that no real provider sells go to the mock).
 * A failure moves the purchase on to the next provider only when it proves nothing was sold (the
   circuit was open, the provider said it has no numbers or wants more than our cap, ...). A
   timeout or a broken connection during a purchase may hide a sale: the purchase stops there.
@@ -56,10 +56,11 @@ def default_order(country_code: str, *, sells: Callable[[str], bool], simulated:
         order = ["mock"] + ([SECOND] if SECOND in configured() and sells(SECOND) else [])
     elif (country_code or "").upper() == "US":
         order = ["textverified"] + ([SECOND] if SECOND in configured() and sells(SECOND) else [])
+    elif SECOND in configured() and sells(SECOND):
+        order = [SECOND]
     else:
-        order = [SECOND] if SECOND in configured() and sells(SECOND) else []
-        if simulated:
-            order.append("mock")
+        # Development's stand-in, only where no real provider sells: never a fallback for one.
+        order = ["mock"] if simulated else []
     return [name for name in order if allowed(name)]
 
 
