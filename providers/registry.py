@@ -89,6 +89,14 @@ class Guarded:
             return None
         return self._call(finish, reference)
 
+    def recover_lost_purchase(self, **search):
+        """Find (and with give_back=True, give back) a number whose purchase answer was lost; None
+        where the provider has no such search (its purchases are idempotent by key)."""
+        recover = getattr(self.inner, "recover_lost_purchase", None)
+        if recover is None:
+            return None
+        return self._call(recover, **search)
+
     def services(self) -> list[ServiceOffer]:
         return self._call(self.inner.services)
 

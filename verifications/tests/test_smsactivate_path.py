@@ -98,3 +98,25 @@ def test_a_lost_purchase_answer_is_not_passed_on_and_nothing_stays_charged(fake,
     verification = Verification.objects.get()
     assert verification.status == "failed" and verification.provider == "smsactivate"
     assert balance(alice) == Decimal("5.00")
+
+
+def test_reconcile_finds_the_number_of_a_lost_answer_and_gives_it_back_once(fake, shop, alice, capsys):
+    from django.core.management import call_command
+
+    from fakes.smsactivate.faults import Fault
+
+    fund(alice, "5.00")
+    fake.fake.add_fault(Fault(action="getNumberV2", drop=True))
+    assert create(api_for(alice), country="IN").status_code == 503
+    [rented] = fake.fake.activations.values()
+    assert rented.status == "waiting"  # bought upstream, unknown to us
+    before = fake.fake.balance
+    call_command("reconcile")
+    assert f"lost purchase answer, number {rented.id} given back upstream" in capsys.readouterr().out
+    assert fake.fake.activation(rented.id).status == "cancelled" and fake.fake.balance == before + rented.cost
+    verification = Verification.objects.get()
+    assert verification.status_reason.startswith("lost_answer settled by reconcile:")
+    call_command("reconcile")  # settled: not looked at again, no second refund
+    assert "lost purchase answer" not in capsys.readouterr().out
+    assert balance(alice) == Decimal("5.00")
+    assert LedgerEntry.objects.filter(verification=verification, kind="refund").count() == 1
