@@ -1,8 +1,9 @@
 """Which provider serves a request, and the one wrapper every provider call goes through.
 
 `get_provider(name)` returns the provider wrapped in `Guarded`: every call passes the circuit breaker
-and updates provider health. `for_country(country)` picks the provider for a purchase. The mock is
-chosen only by configuration, never as a fallback, and never in production.
+and updates provider health. Which providers serve a purchase is routing's business
+(providers/routing.py, verifications/routing.py); the mock is chosen only by configuration, never as a
+fallback for a real provider.
 """
 from __future__ import annotations
 
@@ -190,19 +191,3 @@ def get_provider(name: str) -> Guarded:
         if key not in _instances:
             _instances[key] = Guarded(_build(name))
         return _instances[key]
-
-
-def for_country(country) -> Guarded:
-    """The provider that sells numbers for a country. Raises ProviderUnavailable(no_provider_for_country)
-    when the country has no real provider in production."""
-    if settings.PROVIDER == "mock":
-        return get_provider("mock")
-    name = getattr(country, "provider", None)
-    if name == "mock" and not settings.DEBUG:
-        # Never sell fictional numbers to paying customers.
-        raise ProviderUnavailable(f"No provider serves {getattr(country, 'name', country)} in this deployment.",
-                                  code="no_provider_for_country")
-    if name not in PROVIDER_NAMES:
-        raise ProviderUnavailable(f"No provider serves {getattr(country, 'name', country)}.",
-                                  code="no_provider_for_country")
-    return get_provider(name)
