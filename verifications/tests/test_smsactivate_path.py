@@ -70,7 +70,7 @@ def test_cancel_gives_the_number_back_upstream_and_refunds_once(fake, shop, alic
     assert LedgerEntry.objects.filter(verification=verification, kind="refund").count() == 1
 
 
-def test_the_price_is_the_tier_price_or_the_cost_there_plus_the_margin(fake, shop, alice, settings):
+def test_the_price_is_the_tier_price_or_the_cost_there_plus_the_margin(fake, shop, alice, settings, client):
     settings.MIN_MARGIN = Decimal("0.25")
     fake.fake.set_offer(country=16, service="wa", price=Decimal("1.40"))  # dearer than the tier's 1.50 allows
     sync_smsactivate()
@@ -81,11 +81,26 @@ def test_the_price_is_the_tier_price_or_the_cost_there_plus_the_margin(fake, sho
     assert quote["price"] == "1.65"
     assert api.get("/pricing/quote", {"service": "whatsapp", "country": "IN", "capability": "sms"}).json()["price"] \
         == "1.50"  # India's cost (0.27) leaves the tier price standing
+    services = {row["slug"]: row for row in api.get("/services", {"country": "GB"}).json()}
+    assert services["whatsapp"]["prices"]["sms"] == "1.65" and services["telegram"]["prices"]["sms"] == "1.00"
+    assert services["whatsapp"]["prices"]["voice"] is None  # the second provider prices SMS only
+    assert api.get("/services").json()[0]["prices"]["sms"]  # without a country: the tier prices, as before
+    assert api.get("/services", {"country": "XX"}).status_code == 400
+    table = client.get("/stubs/handler_api.php", {"action": "getPrices", "service": "whatsapp"}).json()
+    gb = Country.objects.get(code="GB").protocol_id
+    stock = fake.fake.offers[(16, "wa")][1]
+    assert table[str(gb)]["whatsapp"] == {"cost": 1.65, "count": min(100, stock), "physicalCount": min(100, stock)}
+    fake.fake.set_offer(country=16, service="wa", stock=0)
+    sync_smsactivate()
+    assert client.get("/stubs/handler_api.php", {"action": "getPrices", "service": "whatsapp",
+                                                 "country": gb}).json()[str(gb)]["whatsapp"]["count"] == 0
+    fake.fake.set_offer(country=16, service="wa", stock=5)
+    sync_smsactivate()
     fund(alice, "5.00")
     body = create(api, country="GB").json()
     assert body["price"] == "1.65" and balance(alice) == Decimal("3.35")
-    [purchase] = [s for s in fake.fake.seen if s.action == "getNumberV2"]
     assert activation(fake, Verification.objects.get(pk=body["id"])).cost == Decimal("1.40")
+    assert fake.fake.seen[-1].action == "getNumberV2"  # we offered to pay 1.40 (1.65 less the margin)
 
 
 def test_a_lost_purchase_answer_is_not_passed_on_and_nothing_stays_charged(fake, shop, alice, settings):
