@@ -24,7 +24,7 @@ def shop(transactional_db, settings):
         yield shop
 
 
-def test_each_country_shows_its_own_price_and_sells_real_numbers(shop, page):
+def test_each_country_shows_its_own_price_and_sells_real_numbers(shop, page):  # noqa: F811 (the fixture)
     from playwright.sync_api import expect
 
     customer("uk@example.com", "10.00")
