@@ -3,6 +3,7 @@ admin taking effect, providers without numbers skipped, and prices never below c
 from decimal import Decimal
 
 import pytest
+from django.db import connection  # noqa: F401 (read by the race test's skipif)
 from django.urls import reverse
 
 from accounts.models import LedgerEntry
@@ -179,3 +180,26 @@ def test_a_second_provider_dearer_than_the_price_is_skipped(shop):
     plan = routing.plan_for(service=Service.objects.get(slug="whatsapp"), country=shop["us"], capability="sms")
     assert [c.name for c in plan.candidates] == ["textverified"] and plan.price == Decimal("1.50")
     assert plan.skipped == {"smsactivate": "cost above our price"}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="race tests need PostgreSQL's row locks; SQLite serialises all writers")
+def test_simultaneous_failovers_with_one_key_charge_once_and_rent_one_number(fakes, alice):
+    from accounts.services import ledger_mismatches
+    from verifications import services
+    from verifications.errors import IdempotencyInProgress
+    from verifications.tests.test_races import run_together
+
+    _, smsactivate = fakes
+    shop = make_shop()
+    sync_smsactivate()
+    fund(alice, "5.00")
+    breaker_for("textverified").trip()
+    results = run_together(8, lambda i: services.purchase(user=alice, service=shop["telegram"], country=shop["us"],
+                                                          capability="sms", idempotency_key="one-intent"))
+    assert all(isinstance(r, (tuple, IdempotencyInProgress)) for r in results), results
+    [verification] = Verification.objects.all()
+    assert verification.provider == "smsactivate" and charges(verification) == [Decimal("-1.21")]
+    assert len(smsactivate.fake.activations) == 1 and balance(alice) == Decimal("3.79")
+    assert ledger_mismatches() == []
