@@ -17,6 +17,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
             connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_{os.getpid()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _eager_tasks():
+    # Unit tests run Celery tasks in the caller, at once, with their exceptions raised there; the
+    # integration tests that start real workers turn this off for themselves.
+    from namaskah.celery import app
+
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     # The cache holds breaker state, rate-limit counters and tokens: no test may see another's.

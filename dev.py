@@ -87,6 +87,19 @@ def check_port(host: str, port: int) -> None:
         sys.exit(f"[dev] cannot listen on {host}:{port}: {exc.strerror or exc} (check HOST and PORT)")
 
 
+def background_env() -> dict:
+    """The environment the web server, the worker and beat share. Without Redis they still need one
+    cache (circuits, poll answers, throttles) and one broker: a folder each under .dev/."""
+    env = dict(os.environ)
+    if not env.get("REDIS_URL"):
+        env.setdefault("CACHE_DIR", str(ROOT / ".dev" / "cache"))
+    return env
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: list[str]) -> None:
     fakes = "--fakes" in args
     unknown = [a for a in args if a != "--fakes"]
@@ -95,44 +108,56 @@ def run(args: list[str]) -> None:
     host, port = port_from_env()
     check_port(host, port)
     ensure_venv()
-    started = start_fakes() if fakes else []
-    server = None
-    if started:
-        # A SIGTERM (a supervisor, `timeout`) must stop the fakes too, not orphan them.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    started = start_fakes() if fakes else {}
+    env = background_env()
+    os.environ.update(env)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops everything, like Ctrl-C
+    processes = dict(started)
     try:
         manage("migrate", "--noinput", "-v", "0")
         manage("seed_demo")
         if fakes:
             manage("sync_services")  # the fake provider's countries, costs and stock
         base = f"http://{host}:{port}"
+        upstreams = " (against the fake TextVerified and the fake SMS-Activate provider)" if fakes else ""
         print(f"""
-  Namaskah is starting on {base}{' (against the fakes)' if fakes else ''}
+  Namaskah is starting on {base}, with a Celery worker and beat for the background work{upstreams}
     dashboard   {base}/dashboard
     admin       {base}/admin/          (staff login above)
     API docs    {base}/api/docs
     health      {base}/system/health
-  Stop with Ctrl-C.
+  Stop with Ctrl-C (it stops them all).
 """, flush=True)
-        os.chdir(ROOT)
-        command = [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"]
-        if not started:
-            os.execv(str(PYTHON), command)
-        # Not exec: the fakes are our children and must stop with the server. runserver gets a
-        # process group of its own, so that its autoreloader's child stops with it too.
-        server = subprocess.Popen(command, start_new_session=True)
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            pass
+        celery = [str(PYTHON), "-m", "celery", "-A", "namaskah"]
+        commands = {
+            # Threads: checks wait on the upstream, not the CPU; one process keeps the voice model once.
+            "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "8", "--loglevel", "INFO",
+                       "--hostname", "dev@%h"],
+            "beat": [*celery, "beat", "--loglevel", "INFO"],
+            "web": [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"],
+        }
+        processes.update({name: subprocess.Popen(argv, cwd=ROOT, env=env) for name, argv in commands.items()})
+        while True:
+            for name, process in processes.items():
+                code = process.poll()
+                if code is not None:
+                    say(f"{name} stopped (exit {code}): stopping the others")
+                    raise SystemExit(code or 1)
+            try:
+                processes["web"].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        say("stopping the web server, the worker and beat" + (" and the fakes" if fakes else ""))
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=10)
-        for process in started:
-            process.terminate()
-        for process in started:
-            process.wait(timeout=10)
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 # The fakes of `run --fakes`: (name, port variable, default port).
@@ -140,9 +165,9 @@ FAKES = (("fake TextVerified", "FAKE_TEXTVERIFIED_PORT", 8765), ("fake SMS-Activ
 FAKE_KEY, FAKE_EMAIL = "fake-upstream-key", "demo@namaskah.dev"
 
 
-def start_fakes() -> list[subprocess.Popen]:
-    """Start both fakes on 127.0.0.1 and point this process's environment (inherited by manage.py and
-    runserver) at them. Development only: the fakes accept the fixed key below."""
+def start_fakes() -> dict[str, subprocess.Popen]:
+    """Start both fakes on 127.0.0.1 and point this process's environment (inherited by manage.py,
+    the web server, the worker and beat) at them. Development only: the fakes accept the key below."""
     ports = {}
     for name, variable, default in FAKES:
         raw = os.environ.get(variable, str(default)).strip()
@@ -157,16 +182,16 @@ def start_fakes() -> list[subprocess.Popen]:
         "SMSACTIVATE_API_KEY": FAKE_KEY, "SMSACTIVATE_NAME": os.environ.get("SMSACTIVATE_NAME", "Fake SMS-Activate"),
     })
     delay = os.environ.get("MOCK_SMS_DELAY", "8")
-    commands = [
-        [str(PYTHON), str(ROOT / "manage.py"), "fake_textverified", "--port", str(ports["FAKE_TEXTVERIFIED_PORT"]),
-         "--sms-delay", delay],
-        [str(PYTHON), "-m", "fakes.smsactivate", "--port", str(ports["FAKE_SMSACTIVATE_PORT"]), "--api-key", FAKE_KEY,
-         "--sms-delay", delay],
-    ]
-    started = [subprocess.Popen(command, cwd=ROOT) for command in commands]
-    for (name, variable, _), process in zip(FAKES, started):
-        if not wait_for_port(ports[variable], process):
-            for other in started:
+    commands = {
+        "fake TextVerified": [str(PYTHON), str(ROOT / "manage.py"), "fake_textverified",
+                              "--port", str(ports["FAKE_TEXTVERIFIED_PORT"]), "--sms-delay", delay],
+        "fake SMS-Activate": [str(PYTHON), "-m", "fakes.smsactivate", "--port", str(ports["FAKE_SMSACTIVATE_PORT"]),
+                              "--api-key", FAKE_KEY, "--sms-delay", delay],
+    }
+    started = {name: subprocess.Popen(argv, cwd=ROOT) for name, argv in commands.items()}
+    for name, variable, _ in FAKES:
+        if not wait_for_port(ports[variable], started[name]):
+            for other in started.values():
                 other.terminate()
             sys.exit(f"[dev] the {name} did not start on 127.0.0.1:{ports[variable]} (its message is above)")
         say(f"{name} on http://127.0.0.1:{ports[variable]}")

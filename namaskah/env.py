@@ -152,6 +152,10 @@ def sqlite(path) -> dict:
     }
 
 
+def celery_broker_scheme_ok(url: str) -> bool:
+    return urlsplit(url).scheme in ("redis", "rediss", "amqp", "amqps", "pyamqp", "filesystem")
+
+
 def redis_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):

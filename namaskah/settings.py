@@ -186,9 +186,30 @@ try:
                 },
             }
         }
+    elif CACHE_DIR := env.absolute_path(E, "CACHE_DIR"):
+        # Without Redis, the processes that `dev.py run` starts (web, worker, beat) share this folder:
+        # circuit state, poll answers and throttles must be one truth across them. One host only.
+        CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": CACHE_DIR}}
     else:
         CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "namaskah"}}
     CACHE_OUTAGE_SECONDS = env.number(E, "CACHE_OUTAGE_SECONDS", 5.0, minimum=0, maximum=300)
+
+    # --- Background work: Celery (namaskah/celery.py; tasks in each app's tasks.py) ---------------
+    # The broker: CELERY_BROKER_URL (e.g. amqp:// for RabbitMQ), else REDIS_URL, else kombu's
+    # filesystem transport in a git-ignored folder, so development needs no service. Results are not
+    # kept: tasks write what they do to the database.
+    CELERY_BROKER_URL = env.get(E, "CELERY_BROKER_URL") or (env.redis_url(REDIS_URL) if REDIS_URL else "filesystem://")
+    if not env.celery_broker_scheme_ok(CELERY_BROKER_URL):
+        raise env.ConfigError(f"CELERY_BROKER_URL scheme {CELERY_BROKER_URL.split(':', 1)[0]!r} is not supported "
+                              "(use redis://, rediss://, amqp:// or filesystem://)")
+    if not DEBUG and CELERY_BROKER_URL.startswith("filesystem:"):
+        raise env.ConfigError("CELERY_BROKER_URL (or REDIS_URL) must be set when DEBUG is off: the filesystem "
+                              "broker serves one host only")
+    CELERY_BROKER_DIR = env.absolute_path(E, "CELERY_BROKER_DIR") or str(BASE_DIR / ".dev" / "broker")
+    CELERY_BEAT_SCHEDULE_FILENAME = (env.absolute_path(E, "CELERY_BEAT_SCHEDULE_FILENAME")
+                                     or str(BASE_DIR / ".dev" / "celerybeat-schedule"))
+    # Tests (conftest.py) and one-process demos run tasks in the caller, at once.
+    CELERY_TASK_ALWAYS_EAGER = env.boolean(E, "CELERY_TASK_ALWAYS_EAGER", False)
 
     # --- HTTPS / proxy ---------------------------------------------------------------------------
     BEHIND_PROXY = env.boolean(E, "BEHIND_PROXY", False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,6 +39,14 @@ def margin(*, service: Service, capability: str, country: Country | None = None)
     if cost is None:
         return None
     return price(service=service, country=country or _reference_country(), capability=capability) - cost
+
+
+def synced_providers() -> list[str]:
+    """The providers sync_services refreshes: the primary, and the second when it is configured."""
+    names = ["mock" if settings.PROVIDER == "mock" else "textverified"]
+    if settings.SMSACTIVATE_BASE_URL:
+        names.append("smsactivate")
+    return names
 
 
 def sync_costs(*, provider: Provider, dry_run: bool = False) -> SyncReport:

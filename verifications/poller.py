@@ -7,7 +7,7 @@ stops or dies, the heartbeat lapses and requests go back to polling on their own
 `heartbeat_ttl()` seconds — codes keep arriving either way.
 
 Several pollers may run at once (two hosts, a deploy overlap): the per-verification poll lock in
-services._should_poll lets only one of them call the provider per interval.
+services.receive._should_poll lets only one of them call the provider per interval.
 """
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from providers.base import ProviderUnavailable
 from providers.registry import OPTIONAL_PROVIDER_NAMES, PROVIDER_NAMES, get_provider
-from verifications.catalogue import sync_costs
+from verifications.catalogue import sync_costs, synced_providers
 
 
 class Command(BaseCommand):
@@ -18,7 +17,7 @@ class Command(BaseCommand):
                             help="only this one (default: every configured provider)")
 
     def handle(self, *args, dry_run=False, provider=None, **options):
-        names = [provider] if provider else _configured()
+        names = [provider] if provider else synced_providers()
         failed = []
         for name in names:
             try:
@@ -41,9 +40,3 @@ class Command(BaseCommand):
         if failed:
             raise CommandError(f"sync_services: {'; '.join(failed)}", returncode=1)
 
-
-def _configured() -> list[str]:
-    names = ["mock" if settings.PROVIDER == "mock" else "textverified"]
-    if settings.SMSACTIVATE_BASE_URL:
-        names.append("smsactivate")
-    return names
