@@ -95,7 +95,11 @@ class Country(models.Model):
     name = models.CharField(max_length=64)
     dialling_code = models.CharField(max_length=8, help_text="e.g. +1")
     enabled = models.BooleanField(default=True)
-    provider = models.CharField(max_length=32, choices=ProviderName.choices, default=ProviderName.TEXTVERIFIED)
+    # Not the routing (that is Route, or verifications.routing's defaults): "mock" marks a simulated
+    # country, served by the mock in development where no real provider sells it.
+    provider = models.CharField(
+        max_length=32, choices=ProviderName.choices, default=ProviderName.TEXTVERIFIED,
+        help_text="mock: simulated in development where no real provider sells it. Who serves the country: its routes")
     order = models.PositiveSmallIntegerField(default=100)
     protocol_id = models.PositiveIntegerField(
         unique=True, null=True, blank=True,

@@ -198,6 +198,10 @@ def rent(plan: Plan, *, verification: Verification) -> tuple[Rental, Guarded]:
                                  country=plan.country.code, max_price=plan.cap(candidate),
                                  idempotency_key=str(verification.pk)), provider
         except ProviderError as exc:
+            if isinstance(exc, ProviderRejected) and exc.code == "no_numbers":
+                # Sold out since the last sync: skipped unasked until the next one says otherwise.
+                ProviderOffer.objects.filter(provider=candidate.name, service=plan.service, country=plan.country,
+                                             capability=plan.capability).update(stock=0)
             if index == len(plan.candidates) - 1 or not rules.passes_on(exc):
                 raise
             log.info("purchase %s: %s could not sell (%s), trying %s", verification.pk, candidate.name, exc.code,

@@ -78,6 +78,11 @@ def test_a_refusal_at_purchase_time_passes_the_purchase_on_within_the_request(sh
     assert verification.provider == "textverified" and verification.status == "pending"
     assert charges(verification) == [Decimal("-1.21")] and balance(alice) == Decimal("3.79")
     assert not LedgerEntry.objects.filter(verification=verification, kind="refund").exists()
+    # Sold out until the next sync: the next purchase does not ask it again.
+    asked = smsactivate.fake.count("getNumberV2")
+    assert ProviderOffer.objects.get(provider="smsactivate", country=shop["us"], service=shop["telegram"]).stock == 0
+    assert Verification.objects.get(pk=create(api_for(alice)).json()["id"]).provider == "textverified"
+    assert smsactivate.fake.count("getNumberV2") == asked
 
 
 def test_a_provider_with_no_numbers_is_skipped_without_being_asked(shop, alice, fakes):
