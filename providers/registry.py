@@ -90,13 +90,15 @@ class Guarded:
             return None
         return self._call(finish, reference)
 
+    @property
+    def can_recover_lost_purchases(self) -> bool:
+        """Whether the provider has its own search for a purchase whose answer was lost."""
+        return callable(getattr(self.inner, "recover_lost_purchase", None))
+
     def recover_lost_purchase(self, **search):
-        """Find (and with give_back=True, give back) a number whose purchase answer was lost; None
-        where the provider has no such search (its purchases are idempotent by key)."""
-        recover = getattr(self.inner, "recover_lost_purchase", None)
-        if recover is None:
-            return None
-        return self._call(recover, **search)
+        """Find (and with give_back=True, give back) a number whose purchase answer was lost
+        (providers.smsactivate's Recovery). Only where can_recover_lost_purchases."""
+        return self._call(self.inner.recover_lost_purchase, **search)
 
     def services(self) -> list[ServiceOffer]:
         return self._call(self.inner.services)
@@ -191,3 +193,21 @@ def get_provider(name: str) -> Guarded:
         if key not in _instances:
             _instances[key] = Guarded(_build(name))
         return _instances[key]
+
+
+# Background reads (the checks of open verifications) go through a circuit of their own, named
+# "<provider>-checks": a sweep that fails or is rate-limited must not open the circuit that guards
+# customers' purchases. Same client, same connection pool and token; only the breaker differs.
+BACKGROUND_SUFFIX = "-checks"
+_background: dict[int, Guarded] = {}
+
+
+def background_provider(name: str) -> Guarded:
+    """The provider for background reads (messages, calls, status), with its own circuit."""
+    front = get_provider(name)
+    with _instances_lock:
+        guarded = _background.get(id(front))
+        if guarded is None or guarded.inner is not front.inner:
+            guarded = _background[id(front)] = Guarded(front.inner, breaker=breaker_for(name + BACKGROUND_SUFFIX))
+        return guarded
+

@@ -1,15 +1,11 @@
 """Settle what drifted between our pending verifications and the provider (e.g. after a crash).
 
-Three kinds of drift:
+Two kinds of drift:
 - stuck provisioning: we charged and wrote a pending row but never stored a number (the process
   died around the upstream call). Replaying the purchase with the same idempotency key returns
   the number if the upstream sold one; we give it back upstream and refund the customer.
 - pending rows whose upstream rental ended (cancelled, timed out, refunded, reported): we fetch
   its messages once more — a code wins — and otherwise settle and refund.
-- failed purchases whose answer was lost (ProviderUnavailable "lost_answer": a timeout or a dropped
-  connection after the request left): the customer was refunded at once, but the provider may have
-  sold the number. It is looked for (the same orderId, then the open activations) and given back,
-  so no number stays rented and unpaid; the row then says so and is not looked at again.
 """
 from __future__ import annotations
 
@@ -27,9 +23,6 @@ from verifications.models import Verification
 log = logging.getLogger(__name__)
 Status = Verification.Status
 STUCK_AFTER = timedelta(minutes=5)
-LOST = "lost_answer:"  # the start of status_reason of a purchase that failed with a lost answer
-LOST_SETTLED = "lost_answer settled by reconcile:"
-LOST_WINDOW = timedelta(hours=24)  # activations last minutes: older ones are long given back upstream
 ENDED_UPSTREAM = {RentalState.CANCELLED, RentalState.EXPIRED, RentalState.REFUNDED, RentalState.REPORTED}
 
 
@@ -59,38 +52,7 @@ def reconcile(*, dry_run: bool = False, limit: int = 500) -> Report:
             _settle_ended(verification, report, dry_run=dry_run)
         except ProviderUnavailable:
             report.skipped.append(str(verification.pk))
-    lost = (Verification.objects.filter(status=Status.FAILED, status_reason__startswith=LOST,
-                                        created_at__gte=now - LOST_WINDOW)
-            .select_related("service", "country").order_by("created_at")[:limit])
-    for verification in lost:
-        report.checked += 1
-        try:
-            _give_back_lost(verification, report, dry_run=dry_run)
-        except ProviderUnavailable:
-            report.skipped.append(str(verification.pk))
-        except ProviderRejected as exc:
-            # EARLY_CANCEL_DENIED: the provider lets it go in a minute or two; the next run does it.
-            log.info("reconcile: %s not given back yet: %s", verification.pk, exc.code)
     return report
-
-
-def _give_back_lost(verification: Verification, report: Report, *, dry_run: bool) -> None:
-    provider = get_provider(verification.provider)
-    if dry_run:
-        report.settled.append(f"{verification.pk}: lost purchase answer, to look for upstream")
-        return
-    # Every number our verifications hold at that provider: never one of them is taken for the lost one.
-    held = set(Verification.objects.filter(provider=verification.provider, created_at__gte=verification.created_at
-                                           - LOST_WINDOW).exclude(provider_ref="").values_list("provider_ref", flat=True))
-    found = provider.recover_lost_purchase(
-        idempotency_key=str(verification.pk), service=verification.service.provider_service_name,
-        country=verification.country.code, capability=verification.capability, max_price=verification.price,
-        since=verification.created_at, until=verification.created_at + STUCK_AFTER, exclude=held, give_back=True)
-    outcome = f"number {found.rental.reference} given back upstream" if found is not None and found.rental \
-        else "nothing was bought"
-    Verification.objects.filter(pk=verification.pk, status=Status.FAILED, status_reason=verification.status_reason
-                                ).update(status_reason=f"{LOST_SETTLED} {outcome}"[:255])
-    report.settled.append(f"{verification.pk}: lost purchase answer, {outcome}")
 
 
 def _settle_stuck(verification: Verification, report: Report, *, dry_run: bool) -> None:

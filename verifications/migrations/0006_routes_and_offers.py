@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('verifications', '0004_version'),
+        ('verifications', '0005_background_checks'),
     ]
 
     operations = [
