@@ -102,6 +102,8 @@ try:
     SMSACTIVATE_POOL_SIZE = env.integer(E, "SMSACTIVATE_POOL_SIZE", 32, minimum=1, maximum=256)
     # Off for a provider that ignores orderId: then recovering a lost purchase never repeats it.
     SMSACTIVATE_ORDER_ID = env.boolean(E, "SMSACTIVATE_ORDER_ID", True)
+    # A country's price never falls below the serving provider's cost there plus this (USD).
+    MIN_MARGIN = env.decimal(E, "MIN_MARGIN", "0.25", minimum="0.00", maximum="100.00")
 
     # While webhooks arrive, the poller asks about pending verifications only this often (a safety net).
     WEBHOOK_POLL_INTERVAL = env.number(E, "WEBHOOK_POLL_INTERVAL", 30.0, minimum=1, maximum=600)
