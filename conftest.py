@@ -15,6 +15,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         if connection.vendor == "postgresql":
             connection.settings_dict.setdefault("TEST", {})
             connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_{os.getpid()}"
+        elif connection.vendor == "sqlite":
+            # A file, not Django's shared-cache in-memory database: there a second writer (live_server's
+            # threads, the background_work thread) fails at once with "database table is locked"
+            # instead of waiting its turn as SQLite's busy timeout makes it on a file.
+            import tempfile
+
+            connection.settings_dict.setdefault("TEST", {})
+            connection.settings_dict["TEST"]["NAME"] = os.path.join(tempfile.gettempdir(),
+                                                                    f"namaskah-test-{os.getpid()}.sqlite3")
 
 
 @pytest.fixture(scope="session", autouse=True)
