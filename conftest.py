@@ -23,7 +23,10 @@ def _eager_tasks():
     # integration tests that start real workers turn this off for themselves.
     from namaskah.celery import app
 
-    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    # Under the CELERY_ names too: read through the Django settings namespace, those win over the
+    # plain ones (settings.py sets CELERY_TASK_ALWAYS_EAGER), and .delay() would reach the broker.
+    app.conf.update(task_always_eager=True, task_eager_propagates=True, CELERY_TASK_ALWAYS_EAGER=True,
+                    CELERY_TASK_EAGER_PROPAGATES=True)
     yield
 
 
@@ -52,6 +55,12 @@ def _fresh_providers():
     heartbeat.forget_heartbeat()
     yield
     heartbeat.forget_heartbeat()
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path_factory):
+    # Stored call recordings go to a folder of the test's own, never to the checkout's media/.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(autouse=True)
