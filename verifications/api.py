@@ -201,11 +201,14 @@ class RecordingApi(APIView):
         call = recordings.stored(verification=own_verification(request, pk), call_id=call_id)
         if call is None:
             raise Http404  # another user's, unknown, or not (or no longer) ours to serve
-        return recording_response(request, call)
+        try:
+            return recording_response(request, call)
+        except FileNotFoundError:
+            raise Http404 from None  # the storage lost it: as good as deleted
 
 
 def recording_response(request, call: VoiceCall) -> HttpResponse:
-    size = call.recording_size or call.recording.size
+    size = call.recording.size
     wanted = recordings.byte_range(request.headers.get("Range"), size)
     if wanted is False:
         response = HttpResponse(status=416)

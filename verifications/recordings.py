@@ -177,7 +177,8 @@ def delete_old(*, now=None, limit: int = 1000) -> int:
 
 def stored(*, verification: Verification, call_id: int) -> VoiceCall | None:
     """The call of this verification whose recording we hold, or None."""
-    return VoiceCall.objects.filter(pk=call_id, verification=verification, recording_state=Recording.STORED).first()
+    return (VoiceCall.objects.filter(pk=call_id, verification=verification, recording_state=Recording.STORED)
+            .exclude(recording="").first())
 
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

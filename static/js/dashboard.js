@@ -311,7 +311,7 @@
     const left = secondsLeft(card);
     const settleable = pending && !delivered(card) && Boolean(card.v.phone_number) && !card.busy;
     // After delivery there is nothing to cancel: the upstream billed the number.
-    button(card, "cancel").hidden = delivered(card) || !pending;
+    button(card, "cancel").hidden = delivered(card);
     button(card, "cancel").disabled = !settleable;
     button(card, "report").disabled = !settleable;
     // A completed number still receives SMS until it expires (a second code is normal).
