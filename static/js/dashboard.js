@@ -313,7 +313,9 @@
     // After delivery there is nothing to cancel: the upstream billed the number.
     button(card, "cancel").hidden = delivered(card);
     button(card, "cancel").disabled = !settleable;
-    button(card, "report").disabled = !settleable;
+    // "Report number" stays after delivery: the upstream decides, and we refund when it accepts.
+    const reportable = card.status === "completed" && left !== null && left > 0 && !card.busy;
+    button(card, "report").disabled = !(settleable || reportable);
     // A completed number still receives SMS until it expires (a second code is normal).
     const receiving = pending || (card.status === "completed" && left !== null && left > 0);
     button(card, "check").disabled = card.busy || card.checking || !receiving;
@@ -486,7 +488,10 @@
     const number = card.v.phone_number;
     const question = action === "cancel"
       ? "Cancel the number " + number + " and refund " + N.money(card.v.price) + "?"
-      : "Report the number " + number + " as not working? It will be refunded (" + N.money(card.v.price) + ").";
+      : card.status === "completed"
+        ? "Report the number " + number + " as not working? If the provider accepts the report, it is refunded (" +
+          N.money(card.v.price) + ")."
+        : "Report the number " + number + " as not working? It will be refunded (" + N.money(card.v.price) + ").";
     if (!window.confirm(question)) return;
     card.busy = true;
     showCardError(card, "");

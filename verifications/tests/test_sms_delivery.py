@@ -49,3 +49,33 @@ def test_an_sms_without_a_digit_code_completes_the_sale(bought, alice, fake, tex
     assert bought.status == Verification.Status.COMPLETED and bought.refunded_at is None
     assert balance(alice) == Decimal("4.00")
     assert not LedgerEntry.objects.filter(verification=bought, kind=LedgerEntry.Kind.REFUND).exists()
+
+
+def test_report_number_stays_after_delivery_and_refunds_once_the_upstream_accepts(bought, alice, fake):
+    api = api_for(alice)
+    fake.fake.deliver_sms(bought.provider_ref, text="Your code is 555123", code="555123")
+    assert api.get(f"/verify/{bought.pk}/messages?refresh=1").json()["status"] == "completed"
+    answer = api.post(f"/verify/{bought.pk}/report")
+    assert answer.status_code == 200, answer.content
+    assert (answer.json()["status"], answer.json()["refunded"], answer.json()["balance"]) == ("failed", "1.00", "5.00")
+    assert fake.fake.count("POST", f"/api/pub/v2/verifications/{bought.provider_ref}/report") == 1
+    again = api.post(f"/verify/{bought.pk}/report")
+    assert again.status_code == 409 and balance(alice) == Decimal("5.00")  # refunded once
+    assert LedgerEntry.objects.filter(verification=bought, kind=LedgerEntry.Kind.REFUND).count() == 1
+
+
+def test_a_report_the_upstream_refuses_after_delivery_refunds_nothing(bought, alice, fake):
+    from fakes.textverified import Fault
+
+    api = api_for(alice)
+    fake.fake.deliver_sms(bought.provider_ref, text="Your code is 555123", code="555123")
+    api.get(f"/verify/{bought.pk}/messages?refresh=1")
+    fake.fake.add_fault(Fault(status=400, path=f"/api/pub/v2/verifications/{bought.provider_ref}/report",
+                              method="POST"))
+    answer = api.post(f"/verify/{bought.pk}/report")
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "cannot_report"
+    bought.refresh_from_db()
+    assert bought.status == Verification.Status.COMPLETED and balance(alice) == Decimal("4.00")
+    with time_machine.travel(bought.expires_at + timedelta(seconds=1)):
+        late = api.post(f"/verify/{bought.pk}/report")
+    assert late.status_code == 409 and balance(alice) == Decimal("4.00")
