@@ -45,16 +45,19 @@ def _fresh_cache():
 def _fresh_providers():
     # Each test starts like a new worker process: breakers remember a dead cache for a few seconds
     # and clients keep tokens, which must not leak from one test into the next.
+    from namaskah import taskstats
     from namaskah.cache import forget_outages
     from providers import breaker, registry
-    from verifications import heartbeat
+    from verifications import checks
 
     forget_outages()
+    taskstats.forget()
     breaker._breakers.clear()
     registry._instances.clear()
-    heartbeat.forget_heartbeat()
+    registry._background.clear()
+    checks.forget_memos()
     yield
-    heartbeat.forget_heartbeat()
+    checks.forget_memos()
 
 
 @pytest.fixture(autouse=True)
@@ -111,3 +114,32 @@ def staff_client(client, staff):
 def alice_client(client, alice):
     client.force_login(alice)
     return client
+
+
+@pytest.fixture
+def background_work(transactional_db):
+    """A worker and beat in miniature for tests against live_server: every quarter second it runs
+    what beat schedules most often (the checks and expiry), with tasks eager, in a thread."""
+    import threading
+
+    from django.db import connections
+
+    from verifications.tasks import dispatch_checks, expire_due
+
+    stop = threading.Event()
+
+    def work():
+        while not stop.wait(0.25):
+            try:
+                dispatch_checks()
+                expire_due()
+            except Exception:  # a test tearing its tables down under us
+                pass
+            finally:
+                connections.close_all()
+
+    thread = threading.Thread(target=work, name="background-work", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)

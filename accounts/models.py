@@ -11,6 +11,8 @@ from django.utils.crypto import salted_hmac
 ZERO = Decimal("0.00")
 # Ledger kinds that take back a card top-up; the only entries allowed to take a balance below zero.
 REVERSAL_KINDS = ("topup_refund", "dispute")
+# Ledger kinds that belong to a card top-up and must point at it (payments.TopUp).
+TOPUP_KINDS = (*REVERSAL_KINDS, "reinstated")
 
 
 class UserManager(BaseUserManager):
@@ -107,6 +109,8 @@ class LedgerEntry(models.Model):
         # A card top-up taken back by Stripe: a refund, or a dispute (chargeback) the customer opened.
         TOPUP_REFUND = "topup_refund", "Top-up refunded"
         DISPUTE = "dispute", "Top-up disputed"
+        # A reversal Stripe gave back: the refund failed or was cancelled, the dispute was won.
+        REINSTATED = "reinstated", "Top-up reinstated"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -140,6 +144,7 @@ class LedgerEntry(models.Model):
                     | Q(kind="refund", amount__gt=0)
                     | Q(kind="adjustment")
                     | Q(kind__in=REVERSAL_KINDS, amount__lt=0)
+                    | Q(kind="reinstated", amount__gt=0)
                 ),
                 name="ledger_amount_sign_matches_kind",
             ),
@@ -151,10 +156,10 @@ class LedgerEntry(models.Model):
                 name="ledger_only_reversals_go_below_zero",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["topup", "adjustment", *REVERSAL_KINDS]) | Q(verification__isnull=False),
+                condition=Q(kind__in=["topup", "adjustment", *TOPUP_KINDS]) | Q(verification__isnull=False),
                 name="ledger_charge_refund_have_verification",
             ),
-            models.CheckConstraint(condition=~Q(kind__in=REVERSAL_KINDS) | Q(topup__isnull=False),
+            models.CheckConstraint(condition=~Q(kind__in=TOPUP_KINDS) | Q(topup__isnull=False),
                                    name="ledger_reversals_have_topup"),
             # Exactly-once money: a verification is charged at most once and refunded at most once,
             # whatever races the application loses.

@@ -155,6 +155,14 @@ def debit_topup_reversal_locked(*, account: Account, topup, kind: str, amount: D
     return _post_locked(account=account, kind=kind, amount=-amount, topup=topup, memo=memo)
 
 
+def credit_reinstated_locked(*, account: Account, topup, amount: Decimal, memo: str) -> LedgerEntry:
+    """Give back a top-up reversal that Stripe gave back (a failed or cancelled refund, a dispute
+    won) to an account the caller locked; once per reversal is the caller's rule (payments)."""
+    if amount <= ZERO:
+        raise ValueError("a reinstatement must be positive")
+    return _post_locked(account=account, kind=LedgerEntry.Kind.REINSTATED, amount=amount, topup=topup, memo=memo)
+
+
 def charge_locked(*, account: Account, verification, amount: Decimal) -> LedgerEntry:
     """Charge a verification's price from an account the caller locked. Raises InsufficientBalance."""
     if amount <= ZERO:

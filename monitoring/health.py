@@ -35,6 +35,10 @@ class Report:
         return {"status": self.status, "checked_at": timezone.now().isoformat(), "components": self.components}
 
 
+# A check later than this means the workers cannot keep up (or beat is not running).
+OVERDUE_LIMIT = 60.0
+
+
 def providers_in_use() -> list[str]:
     """The providers this deployment can send a purchase to."""
     if settings.PROVIDER == "mock":
@@ -63,25 +67,28 @@ class HealthMonitor:
         for name in provider_names:
             components[f"provider:{name}"] = component = self._provider(name)
             degraded |= component["status"] != "ok"
-        if components["cache"]["status"] == "ok":
-            components["poller"] = self._poller()
+        if components["cache"]["status"] == "ok" and components["database"]["status"] == "ok":
+            components["background"] = component = self._background()
+            degraded |= component["status"] != "ok"
         status = UNHEALTHY if not core_ok else DEGRADED if degraded else HEALTHY
         return Report(status=status, components=components)
 
-    def _poller(self) -> dict:
-        # Informational, not part of the verdict: without a poller, requests poll the provider
-        # themselves, which works, only slower.
-        from verifications.heartbeat import heartbeat
+    def _background(self) -> dict:
+        # Without workers no code arrives and nothing expires: degraded (the web still serves what
+        # it has), never unhealthy — restarting web hosts would not help.
+        from namaskah.celery import app
+        from namaskah.workers import alive
+        from verifications.checks import oldest_overdue_seconds
 
-        try:
-            beat = heartbeat()
-        except Exception as exc:
-            return {"status": "unknown", "error": type(exc).__name__}
-        if beat is None:
-            return {"status": "off", "mode": "requests poll the provider"}
-        return {"status": "ok", "mode": "background poller", "host": beat["host"], "pid": beat["pid"],
-                "last_beat_age_s": round(max(0.0, time.time() - beat["at"]), 1),
-                "last_cycle_s": beat["cycle_seconds"], "last_cycle_polled": beat["polled"]}
+        overdue = oldest_overdue_seconds()
+        if app.conf.task_always_eager:
+            return {"status": "ok", "mode": "eager (tasks run in the caller)", "oldest_overdue_check_s": overdue}
+        workers = alive()
+        if workers is None:
+            return {"status": "unknown", "error": "cache unavailable", "oldest_overdue_check_s": overdue}
+        late = overdue is not None and overdue > OVERDUE_LIMIT
+        status = "down" if not workers else "behind" if late else "ok"
+        return {"status": status, "workers": workers, "oldest_overdue_check_s": overdue}
 
     def _timed(self, check) -> dict:
         started = time.perf_counter()

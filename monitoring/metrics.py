@@ -15,6 +15,8 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from monitoring.background import BackgroundCollector
+from monitoring.background import as_json as background_json
 from providers.metrics import LATENCY_BUCKETS, PROVIDER_CALLS, PROVIDER_LATENCY
 
 HTTP_REQUESTS = Counter("namaskah_http_requests", "HTTP requests answered", ["endpoint", "method", "status"])
@@ -48,7 +50,10 @@ class BreakerCollector:
                                           labels=["provider", "transition"])
         state = GaugeMetricFamily("namaskah_breaker_state", "1 for the current state of each circuit",
                                   labels=["provider", "state"])
-        for name in providers_in_use():
+        from providers.registry import BACKGROUND_SUFFIX
+
+        # Each provider has two circuits: purchases, and the background checks ("<name>-checks").
+        for name in [n + suffix for n in providers_in_use() for suffix in ("", BACKGROUND_SUFFIX)]:
             snapshot = breaker_state(name)
             for transition, count in snapshot.transitions.items():
                 transitions.add_metric([name, transition], count)
@@ -101,6 +106,7 @@ def scrape_registry() -> CollectorRegistry:
             registry.register(collector)
     registry.register(BusinessCollector())
     registry.register(BreakerCollector())
+    registry.register(BackgroundCollector())
     return registry
 
 
@@ -167,7 +173,7 @@ def as_json() -> dict:
         "refunds": {s.labels["window"]: int(s.value) for s in families["namaskah_refunds"].samples},
     }
     return {"http": endpoints, "providers": providers, "breakers": breakers, "breaker_transitions": transitions,
-            "business": business}
+            "business": business, "background": background_json()}
 
 
 def _latency(family, match: dict) -> dict:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from kombu import Queue
 
@@ -76,3 +76,34 @@ BEAT_SCHEDULE = {
 }
 
 app.autodiscover_tasks()
+
+
+def _count(task_name: str | None, outcome: str) -> None:
+    from namaskah import taskstats
+
+    if task_name and not task_name.startswith("celery."):
+        taskstats.add({f"task:{task_name}:{outcome}": 1})
+
+
+@signals.task_success.connect
+def _succeeded(sender=None, **kwargs) -> None:
+    _count(getattr(sender, "name", None), "succeeded")
+
+
+@signals.task_failure.connect
+def _failed(sender=None, **kwargs) -> None:
+    _count(getattr(sender, "name", None), "failed")
+
+
+@signals.task_retry.connect
+def _retried(sender=None, **kwargs) -> None:
+    _count(getattr(sender, "name", None), "retried")
+
+
+def _presence():
+    from namaskah.workers import Presence
+
+    return Presence
+
+
+app.steps["worker"].add(_presence())

@@ -70,8 +70,11 @@ def money(environ, name: str, default: Decimal) -> Decimal:
     raw = get(environ, name)
     if raw is None:
         return default
+    # Plain ASCII digits only: Decimal() also takes "1e3", "5_000", "nan" and non-ASCII digits.
+    if not re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", raw.strip()):
+        raise ConfigError(f"{name}={raw!r} is not an amount like 5 or 5.00")
     try:
-        value = Decimal(raw)
+        value = Decimal(raw.strip())
     except InvalidOperation:
         raise ConfigError(f"{name}={raw!r} is not an amount like 5 or 5.00") from None
     if not value.is_finite() or value <= 0:

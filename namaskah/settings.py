@@ -130,6 +130,15 @@ try:
         for name, value in (("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY), ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)):
             if value is None:
                 raise env.ConfigError(f"{name} must be set when PAYMENTS=stripe")
+        # Pasted from the wrong field, each would only fail at the first payment, looking like an
+        # outage (a publishable key) or refusing every genuine webhook (an API key as the secret).
+        # The values are never echoed: they are secrets.
+        if not STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+            raise env.ConfigError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key (sk_… or rk_…), "
+                                  "not a publishable key")
+        if not STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+            raise env.ConfigError("STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret (whsec_…, shown "
+                                  "with the webhook endpoint in Stripe's dashboard)")
     # The mock checkout signs its events like Stripe does, so the webhook's check runs in development too.
     STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or DEV_STRIPE_WEBHOOK_SECRET
     STRIPE_API_BASE = (env.get(E, "STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/")
@@ -137,6 +146,12 @@ try:
         raise env.ConfigError(f"STRIPE_API_BASE={STRIPE_API_BASE!r} must start with http:// or https://")
     TOPUP_MIN = env.money(E, "TOPUP_MIN", Decimal("5.00"))
     TOPUP_MAX = env.money(E, "TOPUP_MAX", Decimal("500.00"))
+    # Stripe's own limits for one USD Checkout payment: outside them every top-up would be refused by
+    # Stripe and look like an outage ("card payments are unavailable") instead of a setting to fix.
+    if TOPUP_MIN < Decimal("0.50"):
+        raise env.ConfigError(f"TOPUP_MIN={TOPUP_MIN} is below Stripe's smallest USD payment (0.50)")
+    if TOPUP_MAX > Decimal("999999.99"):
+        raise env.ConfigError(f"TOPUP_MAX={TOPUP_MAX} is above Stripe's largest USD payment (999999.99)")
     if TOPUP_MIN > TOPUP_MAX:
         raise env.ConfigError(f"TOPUP_MIN={TOPUP_MIN} exceeds TOPUP_MAX={TOPUP_MAX}")
 
@@ -225,8 +240,6 @@ try:
     CELERY_BROKER_DIR = env.absolute_path(E, "CELERY_BROKER_DIR") or str(BASE_DIR / ".dev" / "broker")
     CELERY_BEAT_SCHEDULE_FILENAME = (env.absolute_path(E, "CELERY_BEAT_SCHEDULE_FILENAME")
                                      or str(BASE_DIR / ".dev" / "celerybeat-schedule"))
-    # Tests (conftest.py) and one-process demos run tasks in the caller, at once.
-    CELERY_TASK_ALWAYS_EAGER = env.boolean(E, "CELERY_TASK_ALWAYS_EAGER", False)
 
     # --- HTTPS / proxy ---------------------------------------------------------------------------
     BEHIND_PROXY = env.boolean(E, "BEHIND_PROXY", False)
@@ -251,8 +264,11 @@ try:
     RATE_REGISTER_EMAIL = env.get(E, "RATE_REGISTER_EMAIL", "5/h")
     RATE_RESET_IP = env.get(E, "RATE_RESET_IP", "10/h")
     RATE_RESET_EMAIL = env.get(E, "RATE_RESET_EMAIL", "3/h")
+    # Opening a card top-up (POST /account/topups and the Add funds form, one counter per user): each
+    # one opens a Stripe Checkout Session, which costs a call to Stripe and a row here.
+    RATE_TOPUP = env.get(E, "RATE_TOPUP", "20/h")
     for _name in ("RATE_PURCHASE", "RATE_POLL", "RATE_LOGIN_IP", "RATE_LOGIN_EMAIL", "RATE_REGISTER_IP", "RATE_REGISTER_EMAIL",
-                  "RATE_RESET_IP", "RATE_RESET_EMAIL"):
+                  "RATE_RESET_IP", "RATE_RESET_EMAIL", "RATE_TOPUP"):
         _rate = globals()[_name]
         if not re.fullmatch(r"\d+/\d*[smhd]", _rate):
             raise env.ConfigError(f"{_name}={_rate!r} is not a rate like 20/m (count per s, m, h or d)")

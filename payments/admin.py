@@ -6,7 +6,7 @@ from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyMixin
 from accounts.models import LedgerEntry
-from payments.models import PaymentEvent, TopUp, TopUpReversal
+from payments.models import PaymentEvent, TopUp, TopUpReinstatement, TopUpReversal
 
 
 class TopUpLedgerInline(ReadOnlyMixin, admin.TabularInline):
@@ -28,6 +28,15 @@ class TopUpReversalInline(ReadOnlyMixin, admin.TabularInline):
     can_delete = False
 
 
+class TopUpReinstatementInline(ReadOnlyMixin, admin.TabularInline):
+    model = TopUpReinstatement
+    fields = ("created_at", "reason", "stripe_id", "amount", "reversal", "ledger_entry")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "reinstatements (refund failed, dispute won)"
+
+
 class PaymentEventInline(ReadOnlyMixin, admin.TabularInline):
     model = PaymentEvent
     fields = ("received_at", "source", "event_type", "stripe_event_id", "outcome", "needs_attention", "detail")
@@ -47,7 +56,7 @@ class TopUpAdmin(ReadOnlyMixin, admin.ModelAdmin):
     fields = ("id", "owner", "amount", "currency", "status", "stripe_session_id", "stripe_payment_intent",
               "stripe_links", "checkout_url", "failure_reason", "created_at", "updated_at", "paid_at")
     readonly_fields = fields
-    inlines = [TopUpLedgerInline, TopUpReversalInline, PaymentEventInline]
+    inlines = [TopUpLedgerInline, TopUpReversalInline, TopUpReinstatementInline, PaymentEventInline]
 
     @admin.display(description="owner", ordering="owner__email")
     def owner_email(self, obj):

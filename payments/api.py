@@ -2,16 +2,18 @@
 read one. Views: validate → service or query → Response."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from namaskah import ratelimit
+from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
 from payments import services
 from payments.models import TopUp
-from namaskah.pagination import Pagination
 
 
 class TopUpOut(serializers.Serializer):
@@ -44,8 +46,12 @@ class TopUpsApi(APIView):
         return paginator.get_paginated_response(TopUpOut(page, many=True).data)
 
     @extend_schema(request=TopUpInputSerializer, responses={201: TopUpOut, **ERRORS},
-                   summary="Top up your balance by card: opens a Stripe Checkout Session; credited when paid")
+                   summary="Top up your balance by card: opens a Stripe Checkout Session; credited when paid",
+                   description="At most RATE_TOPUP per user (shared with the Add funds form): over it, 429 "
+                               "rate_limited with Retry-After, and no session is opened.")
     def post(self, request):
+        # Counted before validation, like a purchase; the Add funds form shares this counter.
+        ratelimit.per_user(request, group="topup", rate=settings.RATE_TOPUP)
         serializer = self.TopUpInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         topup = services.create_topup(user=request.user, amount=serializer.validated_data["amount"],

@@ -3,7 +3,9 @@ we received about them.
 
 A TopUp is credited once, by payments.services.credit_paid_session, with a ledger entry that points
 at it (accounts.LedgerEntry.topup); refunds and disputes are TopUpReversal rows, each with the
-ledger entry that debited it. Money moves only in accounts.services; these rows record why.
+ledger entry that debited it; a refund that failed or a dispute that was won is a
+TopUpReinstatement, with the ledger entry that gave the money back. Money moves only in
+accounts.services; these rows record why.
 """
 from __future__ import annotations
 
@@ -84,6 +86,47 @@ class TopUpReversal(models.Model):
         return f"{self.kind} {self.stripe_id} ${self.amount}"
 
 
+class TopUpReinstatement(models.Model):
+    """A refund or dispute Stripe settled in the customer's favour: the refund failed or was
+    cancelled, the dispute was won (or the inquiry closed without a chargeback). One row per Stripe
+    refund or dispute id, whatever redeliveries race.
+
+    With the reversal it gives back (and the ledger entry that did); without one when nothing had
+    been taken back yet: the row then only stops a late debit of that refund or dispute.
+    """
+
+    class Reason(models.TextChoices):
+        REFUND_FAILED = "refund_failed", "Refund failed"
+        REFUND_CANCELED = "refund_canceled", "Refund cancelled"
+        DISPUTE_WON = "dispute_won", "Dispute won"
+        INQUIRY_CLOSED = "inquiry_closed", "Inquiry closed without a chargeback"
+
+    topup = models.ForeignKey(TopUp, on_delete=models.PROTECT, related_name="reinstatements")
+    stripe_id = models.CharField(max_length=255)
+    reason = models.CharField(max_length=32, choices=Reason.choices)
+    reversal = models.OneToOneField(TopUpReversal, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="reinstatement")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    ledger_entry = models.OneToOneField("accounts.LedgerEntry", on_delete=models.PROTECT, null=True, blank=True,
+                                        related_name="topup_reinstatement")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Given back at most once per refund or dispute (and so per reversal).
+            models.UniqueConstraint(fields=["stripe_id"], name="topup_reinstatement_once_per_stripe_id"),
+            # Money moved exactly when something had been taken back: never a credit from nothing.
+            models.CheckConstraint(
+                condition=Q(reversal__isnull=False, ledger_entry__isnull=False, amount__gt=0)
+                | Q(reversal__isnull=True, ledger_entry__isnull=True, amount=0),
+                name="topup_reinstatement_money_iff_reversal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} {self.stripe_id} ${self.amount}"
+
+
 class PaymentEvent(models.Model):
     """One Stripe event we received (or one session reconcile_payments settled), with what it did.
 
@@ -103,6 +146,9 @@ class PaymentEvent(models.Model):
         FAILED = "failed", "Marked failed"
         DEBITED = "debited", "Debited"
         ALREADY_DEBITED = "already_debited", "Already debited (no change)"
+        REINSTATED = "reinstated", "Given back (refund failed, dispute won)"
+        ALREADY_REINSTATED = "already_reinstated", "Already given back (no change)"
+        NOTHING_TO_REINSTATE = "nothing_to_reinstate", "Nothing had been taken back"
         IGNORED = "ignored", "Ignored (event not used)"
         UNKNOWN_SESSION = "unknown_session", "Unknown session"
         UNKNOWN_PAYMENT = "unknown_payment", "Unknown payment"

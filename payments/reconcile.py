@@ -3,11 +3,12 @@
 A webhook can be lost (our outage longer than Stripe's retries, a misconfigured endpoint). This
 lists the complete, paid sessions of the last days from the gateway, page by page, and hands each
 to services.credit_paid_session, the webhook's own credit function: what a webhook already
-credited stays credited once, and two runs at once credit nothing twice.
+credited stays credited once, and two runs at once credit nothing twice. With dry_run it asks the
+same questions (services.preview_paid_session, the same checks) and writes nothing.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.utils import timezone
@@ -26,11 +27,14 @@ class Report:
     already: int = 0
     foreign: int = 0
     attention: int = 0
+    # With dry_run: the (session id, top-up) pairs a real run would credit now.
+    would_credit: list[tuple[str, object]] = field(default_factory=list)
 
 
-def reconcile_payments(*, days: int) -> Report:
-    """Credit what lost webhooks missed in the last `days` days. Raises GatewayError (with
-    sessions_seen) if Stripe cannot be asked; the sessions handled before that stay handled."""
+def reconcile_payments(*, days: int, dry_run: bool = False) -> Report:
+    """Credit what lost webhooks missed in the last `days` days (with dry_run: only list it). Raises
+    GatewayError (with sessions_seen) if Stripe cannot be asked; the sessions handled before that
+    stay handled."""
     report = Report()
     via = services.Via(source=PaymentEvent.Source.RECONCILE, event_type="reconcile_payments")
     since = timezone.now() - timedelta(days=days)
@@ -38,7 +42,13 @@ def reconcile_payments(*, days: int) -> Report:
         # Each page is fetched between credits, never inside one: no network I/O in a transaction.
         for session in gateway.current().paid_sessions(created_since=since):
             report.seen += 1
-            outcome = services.credit_paid_session(session=session, via=via)
+            if dry_run:
+                preview = services.preview_paid_session(session=session)
+                outcome = preview.outcome
+                if outcome == Outcome.CREDITED:
+                    report.would_credit.append((session.id, preview.topup))
+            else:
+                outcome = services.credit_paid_session(session=session, via=via)
             if outcome == Outcome.CREDITED:
                 report.credited += 1
             elif outcome == Outcome.ALREADY_CREDITED:

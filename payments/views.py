@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Account
+from namaskah import ratelimit
 from payments import services
 from payments.forms import AddFundsForm
 from payments.gateway import GatewayError, mock
@@ -36,6 +37,13 @@ def add_funds(request):
     status = 200
     if request.method == "POST":
         status = 400
+        try:
+            # The counter of POST /account/topups: switching door gives no more sessions.
+            ratelimit.per_user(request, group="topup", rate=settings.RATE_TOPUP)
+        except ratelimit.RateLimited as exc:
+            return _add_funds_page(request, AddFundsForm(), status=429, retry_after=exc.retry_after,
+                                   rate_limited=f"Too many top-ups opened; try again in {exc.retry_after} s. "
+                                                "Nothing was charged.")
         if form.is_valid():
             try:
                 topup = services.create_topup(user=request.user, amount=form.cleaned_data["amount"],
@@ -45,9 +53,16 @@ def add_funds(request):
                 status = 503
             else:
                 return redirect(topup.checkout_url)
+    return _add_funds_page(request, form, status=status)
+
+
+def _add_funds_page(request, form, *, status: int, retry_after: int | None = None, rate_limited: str = ""):
     response = render(request, "payments/add_funds.html", {
-        "form": form, "balance": Account.objects.get(user=request.user).balance}, status=status)
+        "form": form, "rate_limited": rate_limited, "balance": Account.objects.get(user=request.user).balance},
+        status=status)
     response["Content-Security-Policy"] = ADD_FUNDS_CSP
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -69,6 +84,11 @@ def topup_cancelled(request, pk):
     topup = services.cancel_checkout(topup=get_object_or_404(TopUp, pk=pk, owner=request.user))
     if topup.status == TopUp.Status.PAID:
         messages.success(request, f"Your payment of ${topup.amount} went through after all and is credited.")
+    elif topup.status == TopUp.Status.PENDING:
+        # Stripe refused to close the session (it was paid a moment ago, in another tab, and its
+        # event is still on the way) or could not be asked: "nothing was charged" may be untrue.
+        messages.info(request, "If you completed the payment, your balance is credited as soon as Stripe confirms it; "
+                               "otherwise nothing was charged.")
     else:
         messages.info(request, "Payment cancelled: nothing was charged.")
     return redirect("dashboard")

@@ -5,11 +5,13 @@ The signature (`Stripe-Signature`) is checked by the stripe library itself
 STRIPE_WEBHOOK_SECRET. Answers: 400 for anything unsigned, badly signed, stale or not an event;
 2xx for every genuine event, also one we ignore or one about a session that is not ours (Stripe
 would otherwise retry it for days); 503 only when handling needed Stripe and Stripe could not be
-asked (a refund list), so Stripe redelivers later. Redeliveries change nothing: see services.
+asked (a refund list, or the payment intent of a refund or dispute we cannot place yet), so Stripe
+redelivers later. Redeliveries change nothing: see services.
 
 Stripe events to enable on the endpoint: checkout.session.completed,
 checkout.session.async_payment_succeeded, checkout.session.async_payment_failed,
-checkout.session.expired, charge.refunded, charge.dispute.created.
+checkout.session.expired, charge.refunded, charge.refund.updated, charge.dispute.created,
+charge.dispute.closed.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from payments import services
-from payments.gateway import Charge, Dispute, GatewayError, Session
+from payments.gateway import Charge, Dispute, GatewayError, Refund, Session
 from payments.models import PaymentEvent, TopUp
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ SIGNATURE_HEADER = "Stripe-Signature"
 RETRY_AFTER = 60
 CREDIT_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
 EVENTS = CREDIT_EVENTS | {"checkout.session.async_payment_failed", "checkout.session.expired", "charge.refunded",
-                          "charge.dispute.created"}
+                          "charge.refund.updated", "charge.dispute.created", "charge.dispute.closed"}
 
 
 class BadEvent(Exception):
@@ -72,8 +74,12 @@ def handle(event_type: str, obj: Mapping, via: services.Via) -> str:
         return services.close_session(session=Session.from_stripe(obj), status=TopUp.Status.EXPIRED, via=via)
     if event_type == "charge.refunded":
         return ",".join(services.record_refunds(charge=Charge.from_stripe(obj), via=via))
+    if event_type == "charge.refund.updated":
+        return services.record_refund_update(refund=Refund.from_stripe(obj), via=via)
     if event_type == "charge.dispute.created":
         return services.record_dispute(dispute=Dispute.from_stripe(obj), via=via)
+    if event_type == "charge.dispute.closed":
+        return services.record_dispute_closed(dispute=Dispute.from_stripe(obj), via=via)
     obj_id = obj.get("id")
     return services.note_ignored(via=via, object_id=obj_id if isinstance(obj_id, str) else "")
 

@@ -87,6 +87,9 @@ def report(name: str) -> dict:
             pass  # the guarded probe recorded it
     health = provider_health(name)
     breaker = breaker_state(name)
+    # The background checks' own circuit (registry.background_provider): shown, but it does not
+    # decide this component's status, which is about selling numbers.
+    checks = breaker_state(name + "-checks")
     return {
         "status": "ok" if health.ok and breaker.state == CLOSED else "failing",
         "latency_ms": health.latency_ms,
@@ -94,6 +97,8 @@ def report(name: str) -> dict:
         "detail": health.detail,
         "breaker": {"state": breaker.state, "failures": breaker.failures, "opened_at": breaker.opened_at,
                     "retry_after": breaker.retry_after},
+        "checks_breaker": {"state": checks.state, "failures": checks.failures, "opened_at": checks.opened_at,
+                           "retry_after": checks.retry_after},
     }
 
 

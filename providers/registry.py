@@ -194,6 +194,23 @@ def get_provider(name: str) -> Guarded:
         return _instances[key]
 
 
+# Background reads (the checks of open verifications) go through a circuit of their own, named
+# "<provider>-checks": a sweep that fails or is rate-limited must not open the circuit that guards
+# customers' purchases. Same client, same connection pool and token; only the breaker differs.
+BACKGROUND_SUFFIX = "-checks"
+_background: dict[int, Guarded] = {}
+
+
+def background_provider(name: str) -> Guarded:
+    """The provider for background reads (messages, calls, status), with its own circuit."""
+    front = get_provider(name)
+    with _instances_lock:
+        guarded = _background.get(id(front))
+        if guarded is None or guarded.inner is not front.inner:
+            guarded = _background[id(front)] = Guarded(front.inner, breaker=breaker_for(name + BACKGROUND_SUFFIX))
+        return guarded
+
+
 def for_country(country) -> Guarded:
     """The provider that sells numbers for a country. Raises ProviderUnavailable(no_provider_for_country)
     when the country has no real provider in production."""

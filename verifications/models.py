@@ -177,12 +177,25 @@ class Verification(models.Model):
     # Bumped (F("version") + 1) by verifications.services in the very UPDATE that changes what a poll
     # shows: the cached poll answer and its ETag are keyed by it (verifications/polling.py).
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Background checks (verifications/checks.py): when the upstream is next asked about this
+    # number (null: never again), and the round that claimed it — a task runs a check only while its
+    # round is the current one, so a redelivered or stale task never asks the upstream twice.
+    next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    check_round = models.PositiveIntegerField(default=0, editable=False)
+    # Set when a purchase's answer was lost (the upstream may have sold a number we never stored):
+    # until cleared, a task asks again with the same idempotency key and gives the number back.
+    orphan_check_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["status", "expires_at"]),
+            # Partial: the claim query scans only the open verifications, however large history grows.
+            models.Index(fields=["next_check_at"], condition=Q(next_check_at__isnull=False),
+                         name="verification_due_checks"),
+            models.Index(fields=["orphan_check_at"], condition=Q(orphan_check_at__isnull=False),
+                         name="verification_orphans"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="verification_price_positive"),

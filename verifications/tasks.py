@@ -9,11 +9,51 @@ from django.conf import settings
 
 from providers.base import ProviderUnavailable
 from providers.registry import get_provider
-from verifications import services
+from verifications import checks, services
+from verifications.services import orphans
 from verifications.catalogue import sync_costs
 from verifications.reconcile import reconcile as reconcile_drift
 
 log = logging.getLogger(__name__)
+
+
+@shared_task(name="verifications.dispatch_checks")
+def dispatch_checks() -> int:
+    """Claim every due check and send them to the workers in small batches (beat: every second).
+    Loops until nothing is due, so there is no row limit that would leave the newest unchecked."""
+    sent = 0
+    while True:
+        claims = checks.claim_due()
+        for start in range(0, len(claims), checks.BATCH_SIZE):
+            batch = claims[start:start + checks.BATCH_SIZE]
+            check_verifications.delay([[c.pk, c.round] for c in batch])
+        sent += len(claims)
+        if len(claims) < checks.CLAIM_PAGE:
+            return sent
+
+
+@shared_task(name="verifications.check_verifications")
+def check_verifications(claims: list) -> dict:
+    """Check a batch of claimed verifications: their new SMS/calls, and expiry on time."""
+    outcomes: dict[str, int] = {}
+    for pk, round_ in claims:
+        try:
+            outcome = services.check(checks.Claim(pk=str(pk), round=int(round_)))
+        except Exception:
+            # One verification's error must not cost the rest of the batch their check; it is due
+            # again next interval.
+            log.exception("check of %s failed", pk)
+            outcome = "error"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    checks.count_outcomes(outcomes)
+    return outcomes
+
+
+@shared_task(name="verifications.give_back_orphan", autoretry_for=(ProviderUnavailable,), retry_backoff=10,
+             retry_backoff_max=600, max_retries=12)
+def give_back_orphan(pk: str) -> str:
+    """Give back a number whose purchase answer was lost (services/orphans.py)."""
+    return orphans.give_back(pk)
 
 
 @shared_task(name="verifications.expire_due")
@@ -29,6 +69,11 @@ def expire_due() -> int:
 def reconcile() -> int:
     report = reconcile_drift()
     log.info(report.line())
+    for pk in orphans.waiting():
+        try:
+            orphans.give_back(pk)
+        except ProviderUnavailable:
+            break  # the upstream is down: the next run tries again
     return len(report.settled)
 
 

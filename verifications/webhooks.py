@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from providers.textverified import webhooks as tv
-from verifications import heartbeat, services
+from verifications import checks, services
 from verifications.models import Capability, Verification
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def textverified(request):
         event = tv.parse(body)
     except tv.BadPayload as exc:
         return _error(400, "bad_payload", str(exc))
-    heartbeat.note_webhook()
+    checks.note_webhook()
     if event.name != tv.SMS_RECEIVED:
         return JsonResponse({"received": True, "handled": False, "event": event.name})
     return JsonResponse({"received": True, "handled": True, "stored": _store(event)})

@@ -8,10 +8,12 @@
                 HTTP_STRIPE_SIGNATURE=event.signature)
     server.stop()
 
-Over HTTP it serves what our gateway uses: create, retrieve, list and expire Checkout Sessions, and
-list a charge's refunds (form-encoded requests, Stripe's JSON, its error shape, Bearer keys,
-Idempotency-Key replay, cursor pagination). Test hooks are Python methods on `server.fake`: pay a
-session (at once or as a delayed payment), refund, dispute, sign any event, and go down.
+Over HTTP it serves what our gateway uses: create, retrieve, list and expire Checkout Sessions,
+retrieve a payment intent (with the metadata the session gave it), and list a charge's refunds
+(form-encoded requests, Stripe's JSON, its error shape, Bearer keys, Idempotency-Key replay, cursor
+pagination). Test hooks are Python methods on `server.fake`: pay a session (at once or as a delayed
+payment), refund (and fail or cancel the refund), dispute (and close it won or lost), sign any
+event, and go down.
 It knows nothing of Namaskah's code.
 """
 from fakes.stripe.server import FakeStripeServer, start_fake_stripe

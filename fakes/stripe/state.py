@@ -71,6 +71,9 @@ class FakeStripe:
         self.sessions: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}  # by charge id
         self.refunds: dict[str, dict] = {}
+        self.disputes: dict[str, dict] = {}
+        self.payment_intents: dict[str, dict] = {}
+        self.intent_metadata: dict[str, dict] = {}  # by session id: payment_intent_data[metadata]
         self.idempotency: dict[str, str] = {}  # Idempotency-Key → session id
         self.events: list[SignedEvent] = []  # every event produced, newest last
         self.requests: list[tuple[str, str]] = []  # (method, path) of every API request
@@ -100,6 +103,8 @@ class FakeStripe:
             if len(parts) == 5 and parts[:3] == ["v1", "checkout", "sessions"] and parts[4] == "expire" \
                     and method == "POST":
                 return self._expire(parts[3])
+            if len(parts) == 3 and parts[:2] == ["v1", "payment_intents"] and method == "GET":
+                return self._found(self.payment_intents.get(parts[2]), "payment_intent", parts[2])
             if parts == ["v1", "refunds"] and method == "GET":
                 rows = [r for r in self.refunds.values() if not params.get("charge") or r["charge"] == params["charge"]]
                 return self._list(rows, params, "/v1/refunds")
@@ -129,6 +134,8 @@ class FakeStripe:
             "expires_at": int(self.clock()) + 24 * 3600,
         }
         self.sessions[session_id] = session
+        intent_data = params.get("payment_intent_data")
+        self.intent_metadata[session_id] = (intent_data.get("metadata") or {}) if isinstance(intent_data, dict) else {}
         if idempotency_key:
             self.idempotency[idempotency_key] = session_id
         return Reply(200, copy.deepcopy(session))
@@ -194,6 +201,11 @@ class FakeStripe:
             charge_id = _id("ch")
             session.update(status="complete", payment_status="unpaid" if delayed else "paid",
                            payment_intent=payment_intent, url=None)
+            self.payment_intents[payment_intent] = {
+                "id": payment_intent, "object": "payment_intent", "amount": session["amount_total"],
+                "currency": session["currency"], "metadata": copy.deepcopy(self.intent_metadata.get(session_id, {})),
+                "status": "processing" if delayed else "succeeded", "created": int(self.clock()),
+            }
             self.charges[charge_id] = {
                 "id": charge_id, "object": "charge", "amount": session["amount_total"], "amount_refunded": 0,
                 "currency": session["currency"], "payment_intent": payment_intent, "refunded": False,
@@ -239,7 +251,36 @@ class FakeStripe:
                 "currency": charge["currency"], "charge": charge["id"], "payment_intent": charge["payment_intent"],
                 "reason": "fraudulent", "status": "needs_response", "created": int(self.clock()),
             }
+            self.disputes[dispute["id"]] = dispute
             return self._event("charge.dispute.created", dispute)
+
+    def close_dispute(self, dispute_id: str, *, status: str = "won") -> SignedEvent:
+        """The bank decides: charge.dispute.closed with status won, lost or warning_closed (an
+        inquiry that never became a chargeback)."""
+        assert status in ("won", "lost", "warning_closed"), status
+        with self.lock:
+            dispute = self.disputes[dispute_id]
+            assert dispute["status"] not in ("won", "lost", "warning_closed"), f"{dispute_id} is closed"
+            dispute["status"] = status
+            return self._event("charge.dispute.closed", dispute)
+
+    def update_refund(self, refund_id: str, *, status: str = "failed") -> SignedEvent:
+        """A refund changes status: charge.refund.updated. A failed or cancelled one gives its amount
+        back to the charge (the customer never got it)."""
+        with self.lock:
+            refund = self.refunds[refund_id]
+            if status in ("failed", "canceled") and refund["status"] not in ("failed", "canceled"):
+                charge = self.charges[refund["charge"]]
+                charge["amount_refunded"] -= refund["amount"]
+                charge["refunded"] = False
+            refund["status"] = status
+            return self._event("charge.refund.updated", refund)
+
+    def refund_ids(self, session_id: str) -> list[str]:
+        """The ids of a session's refunds, oldest first."""
+        with self.lock:
+            charge = self._charge_of(session_id)
+            return [r["id"] for r in self.refunds.values() if r["charge"] == charge["id"]]
 
     def session(self, session_id: str) -> dict:
         with self.lock:

@@ -114,6 +114,9 @@ class FakeTextVerified:
             self.idempotency: dict[str, Reply | None] = {}
             self.faults: list[Fault] = []
             self.requests: Counter = Counter()
+            # (monotonic time, reservation id) of every read of one reservation's SMS or calls: tests
+            # of the background checks see when each number was asked about.
+            self.reads: list[tuple[float, str]] = []
 
     # --- test hooks (also reachable over HTTP under /_fake/) -------------------------------------
 
@@ -380,6 +383,8 @@ class FakeTextVerified:
         to = re.sub(r"\D", "", _param(query, "to") or "")[-10:]
         now = self.clock()
         with self.lock:
+            if wanted:
+                self.reads.append((time.monotonic(), wanted))
             records = [r for r in self.records.values() if not wanted or r.facts.reference == wanted]
         items = []
         for record in records:

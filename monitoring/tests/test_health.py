@@ -38,23 +38,59 @@ def test_healthy_when_everything_answers(client, db):
     assert response.status_code == 200 and body["status"] == "healthy"
     assert {"database", "cache", "provider:mock"} <= set(body["components"])
     for name, component in body["components"].items():
-        if name != "poller":
+        if name != "background":
             assert component["status"] == "ok" and "latency_ms" in component and "checked_at" in component
     assert body["components"]["provider:mock"]["breaker"]["state"] == "closed"
     assert exit_code() == 0
 
 
-def test_the_poller_shows_in_health_without_changing_the_verdict(client, db):
-    from verifications import heartbeat
+def _worker(hostname: str):
+    from types import SimpleNamespace
 
+    from namaskah.celery import app
+
+    return SimpleNamespace(hostname=hostname, app=app, concurrency=8, pool=SimpleNamespace())
+
+
+def test_health_shows_the_workers_and_the_oldest_overdue_check(client, db, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from namaskah.celery import app
+    from namaskah.workers import Presence
+    from verifications.models import Verification
+    from verifications.tests.lifecycle import make_shop
+
+    monkeypatch.setattr(app.conf, "task_always_eager", False)  # as in production: real workers
     body = client.get("/system/health").json()
-    assert body["status"] == "healthy" and body["components"]["poller"] == {
-        "status": "off", "mode": "requests poll the provider"}
-    heartbeat.beat(cycle_seconds=0.42, polled=7)
+    assert body["status"] == "degraded" and body["components"]["background"] == {
+        "status": "down", "workers": [], "oldest_overdue_check_s": None}
+
+    step = Presence(_worker("w1@host"))
+    step.report(_worker("w1@host"))
+    step.report(_worker("w2@host"))
+    background = client.get("/system/health").json()["components"]["background"]
+    assert background["status"] == "ok" and [w["hostname"] for w in background["workers"]] == ["w1@host", "w2@host"]
+    assert set(background["workers"][0]["queues"]) == {"default", "checks", "voice", "webhooks"}
+    assert background["workers"][0]["age_s"] < 5
+
+    shop = make_shop()
+    from accounts.models import User
+
+    owner = User.objects.create_user("late@example.com", "correct-horse-battery")
+    Verification.objects.create(user=owner, service=shop["telegram"], country=shop["us"], capability="sms",
+                                provider="mock", provider_ref="r1", price="1.00",
+                                expires_at=timezone.now() + timedelta(minutes=10),
+                                next_check_at=timezone.now() - timedelta(seconds=90))
     body = client.get("/system/health").json()
-    poller = body["components"]["poller"]
-    assert body["status"] == "healthy" and poller["status"] == "ok" and poller["mode"] == "background poller"
-    assert poller["last_cycle_s"] == 0.42 and poller["last_cycle_polled"] == 7 and poller["last_beat_age_s"] < 5
+    background = body["components"]["background"]
+    assert body["status"] == "degraded" and background["status"] == "behind"
+    assert 89 <= background["oldest_overdue_check_s"] < 120
+
+    step.stop(_worker("w1@host"))
+    workers = client.get("/system/health").json()["components"]["background"]["workers"]
+    assert [w["hostname"] for w in workers] == ["w2@host"]
 
 
 def test_cache_down_is_unhealthy(client, db, settings):

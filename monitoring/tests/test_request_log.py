@@ -5,7 +5,7 @@ import logging
 from rest_framework.test import APIClient
 
 from monitoring.logging import JsonFormatter
-from verifications.tests.lifecycle import api_for, fund, make_shop
+from verifications.tests.lifecycle import api_for, fund, make_shop, run_checks
 
 
 def test_each_request_logs_one_line_with_id_user_status_and_duration(db, alice, caplog):
@@ -44,6 +44,7 @@ def test_no_secret_token_or_sms_body_is_logged_at_info(db, alice, caplog, settin
     integrator.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     vid = integrator.post("/verify/create", {"service": "test-html-sms", "country": "US", "capability": "sms"},
                           format="json").json()["id"]
+    run_checks()
     messages = integrator.get(f"/verify/{vid}/messages?token={login['access']}").json()
     assert messages["code"] == "424242"
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records if r.levelno >= logging.INFO)

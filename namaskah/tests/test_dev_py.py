@@ -88,3 +88,43 @@ def test_an_unknown_command_prints_the_usage(tmp_path):
     result = run_dev("deploy", tmp_path=tmp_path)
     assert result.returncode != 0
     assert "python3 dev.py bench" in result.stderr
+
+
+@needs_current_venv
+def test_run_starts_the_web_server_a_worker_and_beat_and_ctrl_c_stops_them_all(tmp_path):
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    port = free_port()
+    environ = {key: value for key, value in os.environ.items()
+               if key not in ("DEBUG", "PORT", "HOST", "REDIS_URL", "CELERY_BROKER_URL")}
+    environ.update({"DATABASE_URL": f"sqlite:///{tmp_path / 'dev.sqlite3'}", "PORT": str(port),
+                    "CACHE_DIR": str(tmp_path / "cache"), "CELERY_BROKER_DIR": str(tmp_path / "broker"),
+                    "CELERY_BEAT_SCHEDULE_FILENAME": str(tmp_path / "beat")})
+    process = subprocess.Popen([sys.executable, str(ROOT / "dev.py"), "run"], cwd=tmp_path, env=environ,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, background = time.monotonic() + 90, None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/system/health", timeout=5) as answer:
+                    background = json.load(answer)["components"].get("background")
+            except OSError:
+                background = None
+            if background and background.get("workers"):
+                break
+            time.sleep(1)
+        # The worker reported itself through the cache the three processes share.
+        assert background and background["status"] == "ok", background
+        assert background["workers"][0]["hostname"].startswith("dev@")
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
+        process.wait(timeout=60)
+        time.sleep(1)
+        left = subprocess.run(["pgrep", "-g", str(process.pid)], capture_output=True, text=True).stdout.split()
+        assert left == [], f"still running after Ctrl-C: {left}"
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

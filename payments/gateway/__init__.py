@@ -84,11 +84,12 @@ class Refund:
     amount: int | None
     currency: str
     status: str  # pending | requires_action | succeeded | failed | canceled
+    payment_intent: str = ""
 
     @classmethod
     def from_stripe(cls, data: Mapping[str, Any]) -> Refund:
         return cls(id=_text(data, "id"), amount=_cents(data, "amount"), currency=_text(data, "currency").lower(),
-                   status=_text(data, "status"))
+                   status=_text(data, "status"), payment_intent=_text(data, "payment_intent"))
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,14 @@ class Dispute:
     currency: str
     charge: str
     payment_intent: str
+    # warning_needs_response | warning_under_review | warning_closed | needs_response | under_review | won | lost
+    status: str = ""
 
     @classmethod
     def from_stripe(cls, data: Mapping[str, Any]) -> Dispute:
         return cls(id=_text(data, "id"), amount=_cents(data, "amount"), currency=_text(data, "currency").lower(),
-                   charge=_text(data, "charge"), payment_intent=_text(data, "payment_intent"))
+                   charge=_text(data, "charge"), payment_intent=_text(data, "payment_intent"),
+                   status=_text(data, "status"))
 
 
 class Gateway(Protocol):
@@ -120,6 +124,10 @@ class Gateway(Protocol):
 
     def refunds_for_charge(self, *, charge_id: str) -> list[Refund]:
         """Every refund of a charge. Raises GatewayError."""
+
+    def topup_ref_for_payment(self, *, payment_intent: str) -> str:
+        """The top-up id a payment intent carries in its metadata ("" if none, or no such intent).
+        Raises GatewayError."""
 
 
 _instances: dict[tuple, Gateway] = {}

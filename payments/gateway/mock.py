@@ -65,6 +65,10 @@ class MockGateway:
     def refunds_for_charge(self, *, charge_id: str) -> list[Refund]:
         return []
 
+    def topup_ref_for_payment(self, *, payment_intent: str) -> str:
+        row = MockCheckoutSession.objects.filter(payment_intent=payment_intent).first() if payment_intent else None
+        return row.metadata.get("topup_id", "") if row is not None else ""
+
 
 # --- the test-checkout page's buttons ------------------------------------------------------------
 

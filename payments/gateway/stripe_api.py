@@ -76,6 +76,20 @@ class StripeGateway:
             raise GatewayError(_describe(exc)) from exc
 
 
+    def topup_ref_for_payment(self, *, payment_intent: str) -> str:
+        try:
+            intent = self._client.v1.payment_intents.retrieve(payment_intent).to_dict()
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status == 404:
+                return ""  # not a payment of this account: nothing of ours
+            raise GatewayError(_describe(exc)) from exc
+        except stripe.StripeError as exc:
+            raise GatewayError(_describe(exc)) from exc
+        metadata = intent.get("metadata") if isinstance(intent.get("metadata"), dict) else {}
+        ref = metadata.get("topup_id")
+        return ref if isinstance(ref, str) else ""
+
+
 def _describe(exc: stripe.StripeError) -> str:
     status = f"HTTP {exc.http_status}: " if exc.http_status else ""
     return f"{type(exc).__name__}: {status}{exc.user_message or str(exc) or 'no details'}"[:255]

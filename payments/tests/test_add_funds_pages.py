@@ -125,3 +125,27 @@ def test_it_explains_a_balance_below_zero(alice, alice_client):
     Account.objects.filter(user=alice).update(balance=Decimal("-4.00"))
     page = alice_client.get("/add-funds").content.decode()
     assert "Your balance is $-4.00 because a card top-up was refunded or" in page
+
+
+def test_cancel_after_paying_before_the_event_lands_does_not_claim_nothing_was_charged(alice, alice_client,
+                                                                                       fake_stripe):
+    topup = open_topup(alice)
+    fake_stripe.pay(topup.stripe_session_id)  # paid at Stripe; the webhook is still on its way
+
+    page = alice_client.get(f"/add-funds/{topup.pk}/cancelled", follow=True).content.decode()
+
+    assert "nothing was charged" not in page.replace("otherwise nothing was charged", "")
+    assert "If you completed the payment, your balance is credited as soon as Stripe confirms it" in page
+    topup.refresh_from_db()
+    assert topup.status == "pending"
+
+
+def test_cancel_while_stripe_is_down_leaves_the_topup_pending_and_says_so(alice, alice_client, fake_stripe):
+    topup = open_topup(alice)
+    fake_stripe.down = True
+
+    page = alice_client.get(f"/add-funds/{topup.pk}/cancelled", follow=True).content.decode()
+
+    assert "If you completed the payment" in page
+    topup.refresh_from_db()
+    assert topup.status == "pending"

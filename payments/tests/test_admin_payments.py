@@ -79,3 +79,16 @@ def test_nothing_can_be_added_changed_or_deleted(staff_client, refunded):
 def test_customers_do_not_see_the_payments_admin(alice_client, refunded):
     response = alice_client.get(reverse("admin:payments_topup_changelist"))
     assert response.status_code == 302 and "/admin/login" in response["Location"]
+
+
+def test_it_shows_a_reinstatement_beside_the_reversal_it_gave_back(staff_client, alice, client, fake_stripe):
+    topup = open_topup(alice, "10.00")
+    post_event(client, fake_stripe.pay(topup.stripe_session_id))
+    opened = fake_stripe.dispute(topup.stripe_session_id)
+    post_event(client, opened)
+    post_event(client, fake_stripe.close_dispute(opened.data["data"]["object"]["id"], status="won"))
+
+    page = staff_client.get(reverse("admin:payments_topup_change", args=[topup.pk])).content.decode()
+
+    assert "reinstatements (refund failed, dispute won)" in page.lower()
+    assert "Dispute won" in page and "card top-up reinstated: dispute won (du_" in page

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import LedgerEntry
 from accounts.services import ledger_mismatches
-from payments.models import PaymentEvent, TopUpReversal
+from payments.models import PaymentEvent, TopUpReinstatement, TopUpReversal
 from payments.tests.support import balance, open_topup, post_event
 
 pytestmark = [
@@ -85,4 +85,43 @@ def test_concurrent_redeliveries_of_a_refund_and_a_dispute_debit_each_once(alice
     assert sorted(LedgerEntry.objects.filter(topup=topup).values_list("amount", flat=True)) == [
         Decimal("-6.00"), Decimal("-4.00"), Decimal("10.00")]
     assert balance(alice) == Decimal("0.00")
+    assert ledger_mismatches() == []
+
+
+def test_concurrent_redeliveries_of_a_won_dispute_and_a_failed_refund_give_back_each_once(alice, client, fake_stripe):
+    topup = open_topup(alice, "10.00")
+    post_event(client, fake_stripe.pay(topup.stripe_session_id))
+    post_event(client, fake_stripe.refund(topup.stripe_session_id, amount=400))
+    [refund_id] = fake_stripe.refund_ids(topup.stripe_session_id)
+    opened = fake_stripe.dispute(topup.stripe_session_id, amount=600)
+    post_event(client, opened)
+    assert balance(alice) == Decimal("0.00")
+    failed = fake_stripe.update_refund(refund_id, status="failed")
+    won = fake_stripe.close_dispute(opened.data["data"]["object"]["id"], status="won")
+
+    responses = race([deliver(failed)] * 5 + [deliver(won)] * 5)
+
+    assert [r.status_code for r in responses] == [200] * 10, responses
+    assert sorted(r.json()["outcome"] for r in responses) == ["already_reinstated"] * 8 + ["reinstated"] * 2
+    assert TopUpReinstatement.objects.count() == 2
+    assert LedgerEntry.objects.filter(topup=topup, kind="reinstated").count() == 2
+    assert balance(alice) == Decimal("10.00")
+    assert ledger_mismatches() == []
+
+
+def test_a_refund_failing_while_its_debit_runs_never_leaves_it_taken(alice, client, fake_stripe):
+    # The failure and a stale "still pending" update of the same refund race: whichever takes the
+    # account lock first, the refund ends up not taken from the customer.
+    topup = open_topup(alice, "10.00")
+    post_event(client, fake_stripe.pay(topup.stripe_session_id))
+    fake_stripe.refund(topup.stripe_session_id)
+    [refund_id] = fake_stripe.refund_ids(topup.stripe_session_id)
+    pending = fake_stripe.event("charge.refund.updated", {**fake_stripe.refunds[refund_id], "status": "pending"})
+    failed = fake_stripe.update_refund(refund_id, status="failed")
+
+    responses = race([deliver(pending)] * 5 + [deliver(failed)] * 5)
+
+    assert [r.status_code for r in responses] == [200] * 10, responses
+    assert balance(alice) == Decimal("10.00")
+    assert TopUpReinstatement.objects.count() == 1
     assert ledger_mismatches() == []

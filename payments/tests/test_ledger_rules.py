@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 
 from accounts import services as accounts
 from accounts.models import LedgerEntry
-from payments.models import TopUp, TopUpReversal
+from payments.models import TopUp, TopUpReinstatement, TopUpReversal
 
 
 @pytest.fixture
@@ -66,3 +66,38 @@ def test_the_services_refuse_a_charge_below_zero_but_let_a_reversal_through(alic
     credit = accounts.credit(user=alice, amount="1.00", memo="goodwill")  # money in: lands, still below zero
     assert credit.balance_after == Decimal("-2.00")
     assert accounts.ledger_mismatches() == []
+
+
+def test_a_reinstatement_needs_its_topup_and_a_positive_amount(alice, topup):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        entry(alice.account, kind="reinstated", amount=Decimal("1.00"), balance_after=Decimal("1.00"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        entry(alice.account, kind="reinstated", amount=Decimal("-1.00"), balance_after=Decimal("0.00"), topup=topup)
+
+
+@pytest.fixture
+def reversal(alice, topup):
+    taken = entry(alice.account, kind="dispute", amount=Decimal("-2.00"), balance_after=Decimal("-2.00"), topup=topup)
+    return TopUpReversal.objects.create(topup=topup, kind="dispute", stripe_id="du_1", amount=Decimal("2.00"),
+                                        ledger_entry=taken)
+
+
+def test_a_dispute_or_refund_is_given_back_once(alice, topup, reversal):
+    given = entry(alice.account, kind="reinstated", amount=Decimal("2.00"), balance_after=Decimal("0.00"), topup=topup)
+    again = entry(alice.account, kind="reinstated", amount=Decimal("2.00"), balance_after=Decimal("2.00"), topup=topup)
+    TopUpReinstatement.objects.create(topup=topup, stripe_id="du_1", reason="dispute_won", reversal=reversal,
+                                      amount=Decimal("2.00"), ledger_entry=given)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TopUpReinstatement.objects.create(topup=topup, stripe_id="du_1", reason="dispute_won", amount=Decimal("0"))
+    with pytest.raises(IntegrityError), transaction.atomic():  # the same reversal under another id
+        TopUpReinstatement.objects.create(topup=topup, stripe_id="du_2", reason="dispute_won", reversal=reversal,
+                                          amount=Decimal("2.00"), ledger_entry=again)
+
+
+def test_a_reinstatement_moves_money_exactly_when_something_was_taken(alice, topup, reversal):
+    given = entry(alice.account, kind="reinstated", amount=Decimal("2.00"), balance_after=Decimal("0.00"), topup=topup)
+    for fields in ({"amount": Decimal("2.00")},  # money without a reversal
+                   {"amount": Decimal("0"), "reversal": reversal, "ledger_entry": given},
+                   {"amount": Decimal("2.00"), "reversal": reversal}):  # a reversal but no ledger entry
+        with pytest.raises(IntegrityError), transaction.atomic():
+            TopUpReinstatement.objects.create(topup=topup, stripe_id="du_x", reason="dispute_won", **fields)

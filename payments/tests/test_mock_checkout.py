@@ -128,3 +128,20 @@ def test_a_mock_shaped_event_signed_with_another_secret_is_refused(alice, alice_
     response = alice_client.post("/webhooks/stripe", data=payload, content_type="application/json",
                                  HTTP_STRIPE_SIGNATURE=header)
     assert response.status_code == 400 and not LedgerEntry.objects.exists()
+
+
+def test_a_dispute_of_a_mock_payment_not_placed_yet_is_placed_by_its_session(alice, client, checkout, settings):
+    # The mock's sessions stand in for Stripe's payment intents: a dispute signed like Stripe's for
+    # a payment whose completion never arrived still finds its top-up.
+    MockCheckoutSession.objects.update(status="complete", payment_status="paid", payment_intent="pi_mock_lost")
+    payload = json.dumps({"id": "evt_d", "object": "event", "type": "charge.dispute.created", "data": {"object": {
+        "id": "du_mock_1", "object": "dispute", "amount": 1000, "currency": "usd", "charge": "ch_mock_1",
+        "payment_intent": "pi_mock_lost", "status": "needs_response"}}})
+    header = mock.sign(payload, secret=settings.STRIPE_WEBHOOK_SECRET, timestamp=int(time.time()))
+
+    response = client.post("/webhooks/stripe", data=payload, content_type="application/json",
+                           HTTP_STRIPE_SIGNATURE=header)
+
+    assert (response.status_code, response.json()["outcome"]) == (200, "debited")
+    assert TopUp.objects.get().stripe_payment_intent == "pi_mock_lost"
+    assert balance(alice) == Decimal("-10.00")

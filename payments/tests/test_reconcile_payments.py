@@ -124,3 +124,66 @@ def test_it_credits_a_lost_mock_payment_in_mock_mode(alice, settings):
     topup.refresh_from_db()
     assert (topup.status, topup.stripe_payment_intent, balance(alice)) == ("paid", "pi_mock_lost", Decimal("5.00"))
     assert mock.checkout_session(topup.stripe_session_id).status == "complete"
+
+
+@pytest.mark.parametrize("days", ["²", "٣", " ", "1e1", "007000"])
+def test_it_refuses_days_that_only_look_like_numbers(days, db):
+    with pytest.raises(CommandError) as exc:
+        reconcile("--days", days)
+    assert exc.value.returncode == 2 and "--days must be a whole number from 1 to 90" in str(exc.value)
+
+
+def test_dry_run_lists_what_it_would_credit_and_changes_nothing(alice, bob, client, fake_stripe):
+    lost = open_topup(alice, "25.00")
+    fake_stripe.pay(lost.stripe_session_id)  # Stripe's event never reaches us
+    delivered = open_topup(bob, "10.00")
+    post_event(client, fake_stripe.pay(delivered.stripe_session_id))
+    fake_stripe.pay(fake_stripe.add_session(amount_total=700, client_reference_id="shop-order"))
+    events_before = PaymentEvent.objects.count()
+
+    lines = reconcile("--dry-run").splitlines()
+
+    assert lines == [
+        f"would credit $25.00 to alice@example.com: top-up {lost.pk} (pending), session {lost.stripe_session_id}",
+        "reconcile_payments --dry-run: 3 paid sessions in the last 3 days: 1 would be credited, 1 already credited, "
+        "1 not ours (skipped), 0 need attention; nothing was changed",
+    ]
+    lost.refresh_from_db()
+    assert (lost.status, balance(alice), balance(bob)) == ("pending", Decimal("0.00"), Decimal("10.00"))
+    assert not LedgerEntry.objects.filter(topup=lost).exists()
+    assert PaymentEvent.objects.count() == events_before  # not even a log row
+
+    # The real run then credits exactly what the dry run listed.
+    assert "1 credited now, 1 already credited, 1 not ours" in reconcile()
+    assert balance(alice) == Decimal("25.00")
+
+
+def test_dry_run_neither_adopts_a_session_nor_credits_it(alice, fake_stripe):
+    topup = open_topup(alice, "10.00")
+    session_id = topup.stripe_session_id
+    TopUp.objects.filter(pk=topup.pk).update(stripe_session_id=None)  # stopped before storing the id
+    fake_stripe.pay(session_id)
+
+    assert reconcile("--dry-run").startswith(f"would credit $10.00 to alice@example.com: top-up {topup.pk}")
+    topup.refresh_from_db()
+    assert (topup.stripe_session_id, topup.status) == (None, "pending")
+
+    assert "1 credited now" in reconcile()
+    topup.refresh_from_db()
+    assert (topup.stripe_session_id, topup.status, balance(alice)) == (session_id, "paid", Decimal("10.00"))
+
+
+def test_dry_run_counts_a_mismatching_session_as_needing_attention_without_flagging_it(alice, fake_stripe):
+    topup = open_topup(alice)
+    fake_stripe.pay(topup.stripe_session_id)
+    fake_stripe.sessions[topup.stripe_session_id]["amount_total"] = 1
+
+    assert "0 would be credited, 0 already credited, 0 not ours (skipped), 1 need attention" in reconcile("--dry-run")
+    assert not PaymentEvent.objects.exists()
+
+
+def test_dry_run_still_exits_non_zero_when_stripe_cannot_be_asked(alice, fake_stripe):
+    fake_stripe.down = True
+    with pytest.raises(CommandError) as exc:
+        reconcile("--dry-run")
+    assert exc.value.returncode == 1

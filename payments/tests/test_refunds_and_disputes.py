@@ -1,8 +1,10 @@
 """charge.refunded and charge.dispute.created take a top-up back, once per refund or dispute; the
 balance may go below zero, and purchases are then refused until a top-up settles it."""
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from accounts.models import LedgerEntry
 from accounts.services import ledger_mismatches
@@ -141,3 +143,44 @@ def test_a_refund_of_a_delayed_payment_not_yet_credited_is_debited_and_flagged(a
     post_event(client, fake_stripe.settle(topup.stripe_session_id))
     assert balance(alice) == Decimal("0.00")
     assert ledger_mismatches() == []
+
+
+def test_a_refund_that_arrives_before_its_payment_is_placed_by_the_payment_intent(alice, client, fake_stripe):
+    # checkout.session.completed is lost; the merchant refunds before reconcile_payments runs. The
+    # refund must still be taken back, or the later credit would keep money Stripe returned.
+    topup = open_topup(alice, "10.00")
+    fake_stripe.pay(topup.stripe_session_id)
+
+    assert post_event(client, fake_stripe.refund(topup.stripe_session_id)).json()["outcome"] == "debited"
+    topup.refresh_from_db()
+    assert topup.stripe_payment_intent == fake_stripe.session(topup.stripe_session_id)["payment_intent"]
+    assert balance(alice) == Decimal("-10.00")
+    assert PaymentEvent.objects.get(outcome="debited").needs_attention  # taken back before it was credited
+
+    out = StringIO()
+    call_command("reconcile_payments", stdout=out)
+    assert "1 credited now" in out.getvalue()
+    assert balance(alice) == Decimal("0.00")
+    assert ledger_mismatches() == []
+
+
+def test_a_dispute_of_a_payment_not_placed_yet_is_placed_by_the_payment_intent(alice, client, fake_stripe):
+    topup = open_topup(alice, "10.00")
+    fake_stripe.pay(topup.stripe_session_id)
+
+    assert post_event(client, fake_stripe.dispute(topup.stripe_session_id)).json()["outcome"] == "debited"
+    assert reversals(topup) == [("dispute", Decimal("-10.00"))]
+
+
+def test_it_answers_503_when_stripe_cannot_place_a_dispute_and_debits_on_redelivery(alice, client, fake_stripe):
+    topup = open_topup(alice, "10.00")
+    fake_stripe.pay(topup.stripe_session_id)
+    event = fake_stripe.dispute(topup.stripe_session_id)
+    fake_stripe.down = True
+
+    response = post_event(client, event)
+
+    assert response.status_code == 503 and response["Retry-After"] == "60"
+    assert not LedgerEntry.objects.exists() and not PaymentEvent.objects.exists()
+    fake_stripe.down = False
+    assert post_event(client, event).json()["outcome"] == "debited"

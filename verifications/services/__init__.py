@@ -17,10 +17,12 @@ from verifications.services.actions import (
 )
 from verifications.services.common import BUMP, fail_and_refund, has_code, release_db_connection, settle
 from verifications.services.purchase import check_available, fingerprint, purchase
-from verifications.services.receive import expire, expire_due, poll_answer, poll_in_background, record_received, refresh
+from verifications.services.receive import (
+    check, expire, expire_due, expire_with_last_look, poll_answer, record_received, refresh,
+)
 
 __all__ = [
-    "BUMP", "cancel", "check_available", "dismiss", "expire", "expire_due", "fail_and_refund", "fingerprint", "finish",
-    "has_code", "poll_answer", "poll_in_background", "purchase", "record_received", "refresh", "refunded_amount",
+    "BUMP", "cancel", "check", "check_available", "dismiss", "expire", "expire_due", "expire_with_last_look", "fail_and_refund", "fingerprint", "finish",
+    "has_code", "poll_answer", "purchase", "record_received", "refresh", "refunded_amount",
     "release_db_connection", "report", "request_another_code", "settle", "staff_cancel", "staff_refund",
 ]

@@ -25,7 +25,7 @@ def finish(*, verification: Verification) -> Verification:
     Repeating it changes nothing. Raises WrongState unless it is completed."""
     now = timezone.now()
     closed = Verification.objects.filter(pk=verification.pk, status=Status.COMPLETED, finished_at=None).update(
-        finished_at=now)
+        finished_at=now, next_check_at=None)
     verification.refresh_from_db()
     if verification.status != Status.COMPLETED:
         raise WrongState(f"This verification is {verification.status}: there is nothing to finish")
@@ -126,8 +126,9 @@ def dismiss(*, user: User, verification_id) -> Verification:
 
 def _give_back(verification: Verification, *, action: str, done: str, status: str, reason: str,
                memo: str = "", created_by: User | None = None) -> Verification:
-    # The provider is asked first and its "no" respected: we never refund a number it still bills.
-    refresh(verification=verification)
+    # The provider is asked first and its "no" respected: we never refund a number it still bills
+    # (an upstream refuses to cancel a number that got its SMS, which the next check brings).
+    verification.refresh_from_db()
     check_settleable(verification, action=done)
     provider = get_provider(verification.provider)
     release_db_connection()

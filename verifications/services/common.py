@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.db import connection, transaction
+from django.utils import timezone
 from django.db.models import F
 
 from accounts import services as accounts
@@ -34,20 +35,42 @@ def release_db_connection() -> None:
 
 
 
-def cancel_upstream_quietly(provider, reference: str) -> None:
+def cancel_upstream_quietly(provider, reference: str) -> bool:
+    """Give a rented number back upstream; False (logged) if the provider could not be told."""
     try:
         provider.cancel(reference)
     except ProviderError as exc:
         log.warning("could not cancel orphaned rental %s upstream: %s", reference, exc.code)
+        return False
+    return True
 
 
-def fail_and_refund(verification: Verification, *, reason: str) -> None:
+def mark_orphan(pk) -> None:
+    """The upstream may still rent a number for this settled verification: give it back (orphans.py)."""
+    Verification.objects.filter(pk=pk, orphan_check_at__isnull=True).update(orphan_check_at=timezone.now())
+    transaction.on_commit(lambda: _send_give_back(pk), robust=True)
+
+
+def fail_and_refund(verification: Verification, *, reason: str, orphan: bool = False) -> None:
+    """Fail a purchase and refund it once. `orphan`: the upstream may have sold a number whose answer
+    we lost — it is then asked again with the same idempotency key and the number given back
+    (services/orphans.py), so nothing stays rented upstream and unpaid here."""
+    extra = {"orphan_check_at": timezone.now()} if orphan else {}
     with transaction.atomic():
         if Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=Status.FAILED, status_reason=reason, **BUMP
+            status=Status.FAILED, status_reason=reason, next_check_at=None, **extra, **BUMP
         ):
             refund(verification, memo="purchase failed")
+            if orphan:
+                transaction.on_commit(lambda: _send_give_back(verification.pk), robust=True)
     verification.refresh_from_db()
+
+
+def _send_give_back(pk) -> None:
+    from verifications.tasks import give_back_orphan  # tasks import services: resolved at call time
+
+    # A few seconds' pause: an upstream still busy with the lost request answers the replay then.
+    give_back_orphan.apply_async((str(pk),), countdown=5)
 
 
 def refund(verification: Verification, *, memo: str, created_by: User | None = None):
@@ -81,7 +104,7 @@ def settle(verification: Verification, *, status: str, reason: str, memo: str, s
            created_by: User | None = None) -> Verification:
     with transaction.atomic():
         won = Verification.objects.filter(pk=verification.pk, status=Status.PENDING).update(
-            status=status, status_reason=reason, **BUMP
+            status=status, status_reason=reason, next_check_at=None, **BUMP
         )
         if won:
             polling.changed(verification.pk, capability=verification.capability)

@@ -11,19 +11,21 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import User
-from providers.base import ProviderError, Rental
+from providers.base import ProviderRejected, Rental
 from providers.breaker import OPEN
 from providers.base import ProviderUnavailable
 from providers.registry import for_country
-from verifications import polling
+from verifications import checks, polling
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax
 from verifications.models import Capability, Country, Service, Verification
 from verifications.selectors import price
 from verifications.services.common import (
-    BUMP, Status, cancel_upstream_quietly, fail_and_refund, release_db_connection,
+    BUMP, Status, cancel_upstream_quietly, fail_and_refund, mark_orphan, release_db_connection,
 )
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
+# ProviderUnavailable codes raised before any request left: no sale can have happened.
+NEVER_SENT = frozenset({"circuit_open", "not_configured", "no_provider_for_country", "cache_unavailable"})
 
 
 def fingerprint(*, service: str, country: str, capability: str) -> str:
@@ -79,11 +81,16 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
     try:
         rental = provider.rent(service=service.provider_service_name, capability=capability, country=country.code,
                                max_price=amount, idempotency_key=str(verification.pk))
-    except ProviderError as exc:
+    except ProviderRejected as exc:
         fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
         raise
+    except ProviderUnavailable as exc:
+        # Unless nothing was sent (an open circuit, no configuration), the upstream may have sold
+        # the number and only its answer was lost (a read timeout, a dropped connection).
+        fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255], orphan=exc.code not in NEVER_SENT)
+        raise
     except Exception:
-        fail_and_refund(verification, reason="internal error while renting the number")
+        fail_and_refund(verification, reason="internal error while renting the number", orphan=True)
         raise
     _store_rental(verification, rental, provider)
     return verification, True
@@ -123,15 +130,17 @@ def _replay(*, user: User, key: str, request_fp: str) -> Verification | None:
 def _store_rental(verification: Verification, rental: Rental, provider) -> None:
     try:
         stored = Verification.objects.filter(pk=verification.pk, status=Status.PENDING, provider_ref="").update(
-            provider_ref=rental.reference, phone_number=rental.phone_number, expires_at=rental.expires_at, **BUMP,
+            provider_ref=rental.reference, phone_number=rental.phone_number, expires_at=rental.expires_at,
+            next_check_at=checks.first_check_at(), **BUMP,
         )
     except Exception:
-        cancel_upstream_quietly(provider, rental.reference)
-        fail_and_refund(verification, reason="could not store the rented number")
+        given_back = cancel_upstream_quietly(provider, rental.reference)
+        fail_and_refund(verification, reason="could not store the rented number", orphan=not given_back)
         raise
     if not stored:
         # Settled meanwhile (e.g. reconcile failed it): nobody will use this number, give it back.
-        cancel_upstream_quietly(provider, rental.reference)
+        if not cancel_upstream_quietly(provider, rental.reference):
+            mark_orphan(verification.pk)
         verification.refresh_from_db()
         return
     polling.changed(verification.pk, capability=verification.capability)

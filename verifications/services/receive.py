@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from namaskah import cache as shared_cache
-from providers.base import ProviderError
-from providers.registry import get_provider
-from verifications import heartbeat, polling, recordings, snapshot
+from providers.base import ProviderError, ProviderRejected
+from providers.registry import background_provider, get_provider
+from verifications import checks, polling, recordings, snapshot
 from verifications.errors import WrongState
 from verifications.models import Capability, Message, Verification, VoiceCall
 from verifications.services.common import BUMP, Status, has_code, log, release_db_connection, settle
@@ -24,56 +23,35 @@ CLOCK_SKEW = timedelta(minutes=2)
 # --- messages and calls --------------------------------------------------------------------------
 
 def refresh(*, verification: Verification, force: bool = False) -> Verification:
-    """Bring a verification up to date: fetch new SMS/calls (at most once per interval across all
-    workers, and not at all while the background poller keeps it fresh, unless forced), complete it
-    on the first code, expire and refund it when its time is up."""
-    fetched = _should_poll(verification, force=force, on_request=True)
-    if fetched:
-        _fetch_from_provider(verification)
-    _expire_if_due(verification, just_fetched=fetched)
+    """Bring a verification up to date. Only a customer's explicit "Check now" (force) asks the
+    upstream from a request, at most once a second per verification; every other read shows what
+    the background checks (verifications/checks.py) and webhooks stored. Expiry is the schedule's."""
+    if force and _may_check_now(verification):
+        _fetch_from_provider(verification, background=False)
     return verification
 
 
-def poll_in_background(verification: Verification) -> bool:
-    """The background poller's refresh. True if the provider was asked."""
-    polled = _should_poll(verification, force=False, on_request=False)
-    if polled:
-        _fetch_from_provider(verification)
-    _expire_if_due(verification, just_fetched=polled)
-    return polled
-
-
 def poll_answer(*, user: User, pk, kind: str, force: bool = False) -> polling.Answer | None:
-    """What a customer's poll of GET /verify/{id}/messages ("messages") or /voice ("calls") shows,
-    up to date; None when the verification is not theirs. While the background poller runs this is
-    one cache read (or one SQL read when the answer is not cached at its current version): the
-    provider is asked only when forced, when no poller runs, or before settling a verification past
-    its expiry. Raises WrongState for the calls of an SMS verification."""
-    background = not force and heartbeat.poller_running()
-    if not background:
+    """What a customer's poll of GET /verify/{id}/messages ("messages") or /voice ("calls") shows;
+    None when the verification is not theirs. One cache read, or one SQL read when the answer is not
+    cached at its current version; the provider is asked only when forced. Raises WrongState for the
+    calls of an SMS verification."""
+    if force:
         verification = Verification.objects.filter(pk=pk, user=user).first()
         if verification is None:
             return None
         _check_kind(verification.capability, kind)
-        refresh(verification=verification, force=force)
-    now = timezone.now()
+        refresh(verification=verification, force=True)
     current = polling.cached(pk)
     # The owner is part of the check: a cached answer is never another user's to read.
-    if current is None or current.user_id != user.pk or current.kind != kind or current.past_expiry_unsettled(now):
+    if current is None or current.user_id != user.pk or current.kind != kind:
         view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
         if view is None:
             return None
         _check_kind(view.capability, kind)
-        if view.past_expiry_unsettled(now):
-            refresh(verification=Verification.objects.get(pk=pk))
-            view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
-            if view is None:
-                return None
         current = polling.answer(view, kind=kind)
         if kind == polling.kind_of(view.capability):
             polling.publish(pk, current)
-    if background and current.status == Status.COMPLETED:
-        heartbeat.watch(pk)  # still watched: the poller keeps asking for a second code
     return current
 
 
@@ -82,56 +60,56 @@ def _check_kind(capability: str, kind: str) -> None:
         raise WrongState("This is an SMS verification: read its messages instead", code="not_voice")
 
 
-def _expire_if_due(verification: Verification, *, just_fetched: bool) -> None:
-    if verification.status == Status.PENDING and verification.expires_at and timezone.now() >= verification.expires_at:
-        # Ask the provider one last time before refunding: a code may have arrived that no poll or
-        # webhook has brought yet (the poller's lock can be 30 s old while webhooks arrive). At most
-        # once a second; if the provider cannot answer, the verification expires as promised.
-        if not just_fetched and _should_poll(verification, force=True, on_request=True):
-            _fetch_from_provider(verification)
-        expire(verification=verification)
-
-
-def _should_poll(verification: Verification, *, force: bool, on_request: bool) -> bool:
+def _may_check_now(verification: Verification) -> bool:
     if not verification.provider_ref or verification.status not in (Status.PENDING, Status.COMPLETED):
         return False
     if verification.finished_at is not None:
         return False  # the customer is done with it: no more upstream calls for this number
-    if on_request and not force and heartbeat.poller_running():
-        # The poller fetches it; this request reads what we have.
-        if verification.status == Status.COMPLETED:
-            heartbeat.watch(verification.pk)
-        return False
-    # Completed verifications still receive SMS until expiry (a second code is normal).
     if verification.status == Status.COMPLETED and verification.expires_at and timezone.now() >= verification.expires_at:
         return False
-    interval = settings.MESSAGE_REFRESH_INTERVAL
-    # One poll per interval per verification across every worker: a thousand clients polling one
-    # verification cost the upstream one call per interval. With the cache down: polling anyway.
-    if force:  # "Check messages" and cron: sooner than the interval, still at most once a second
-        return shared_cache.call(lambda: cache.add(f"poll-now:{verification.pk}", 1, timeout=1), True)
-    if not on_request:
-        if heartbeat.webhooks_arriving():
-            interval = settings.WEBHOOK_POLL_INTERVAL  # SMS are pushed to us: only a safety net
-        # The poller comes back every interval; a lock as long as the interval would make it skip
-        # every other round.
-        interval = max(1, interval - 1)
-    return shared_cache.call(lambda: cache.add(f"poll:{verification.pk}", 1, timeout=interval), True)
+    # A thousand clients pressing "Check now" on one verification cost the upstream one call a
+    # second. With the cache down: asking anyway.
+    return shared_cache.call(lambda: cache.add(f"poll-now:{verification.pk}", 1, timeout=1), True)
 
 
-def _fetch_from_provider(verification: Verification) -> None:
-    provider = get_provider(verification.provider)
+def _fetch_from_provider(verification: Verification, *, background: bool) -> bool:
+    """Ask the provider for the verification's SMS or calls and store what is new. False when the
+    provider could not answer (nothing is lost: the next check asks again)."""
+    items = _ask_provider(verification, background=background)
+    if items is None:
+        return False
+    record_received(verification, items)
+    return True
+
+
+def _ask_provider(verification: Verification, *, background: bool):
+    # Background reads have their own circuit: a sweep failing or rate-limited must not stop sales.
+    provider = background_provider(verification.provider) if background else get_provider(verification.provider)
     release_db_connection()
     try:
         if verification.capability == Capability.VOICE:
-            items = provider.calls(verification.provider_ref)
-        else:
-            items = provider.messages(verification.provider_ref)
+            return provider.calls(verification.provider_ref)
+        return provider.messages(verification.provider_ref)
     except ProviderError as exc:
-        # Polls are served from our database when the upstream is down; nothing is lost.
-        log.info("poll of %s failed upstream: %s", verification.pk, exc.code)
-        return
-    record_received(verification, items)
+        log.info("check of %s failed upstream: %s", verification.pk, exc.code)
+        return None
+
+
+def check(claim: checks.Claim) -> str:
+    """One background check of a claimed verification: new SMS/calls stored, expiry on time.
+    Returns the outcome: stale (another task holds the claim), closed, checked, failed, expired."""
+    if not checks.take(claim):
+        return "stale"
+    verification = Verification.objects.filter(pk=claim.pk).first()
+    now = timezone.now()
+    if verification is None or not verification.provider_ref:
+        return "closed"
+    if verification.status == Status.PENDING and verification.expires_at and now >= verification.expires_at:
+        return "expired" if expire_with_last_look(verification) else "checked"
+    if verification.status not in (Status.PENDING, Status.COMPLETED) or verification.finished_at is not None:
+        Verification.objects.filter(pk=claim.pk).update(next_check_at=None)
+        return "closed"
+    return "checked" if _fetch_from_provider(verification, background=True) else "failed"
 
 
 def record_received(verification: Verification, items) -> int:
@@ -212,24 +190,72 @@ def _new_call(verification: Verification, call, now) -> VoiceCall:
 
 
 def expire(*, verification: Verification) -> bool:
-    """Expire a pending verification whose time is up without a code, refunding it. True if it did."""
+    """Expire a pending verification whose time is up without a code, refunding it. True if it did.
+    Call expire_with_last_look() instead unless the upstream was asked a moment ago."""
     if verification.expires_at is None or timezone.now() < verification.expires_at:
         return False
     if verification.capability == Capability.VOICE and verification.status == Status.PENDING:
-        recordings.fetch_before_expiry(verification)  # a call we hold the recording of is never refunded
+        # One last try at each recording still waiting: a call we hold the recording of is never refunded.
+        recordings.fetch_before_expiry(verification)
     if has_code(verification):
         return False
     before = verification.status
     settle(verification, status=Status.EXPIRED, reason="no code before expiry", memo="expired without a code",
-            strict=False)
+           strict=False)
     return before == Status.PENDING and verification.status == Status.EXPIRED
 
 
+# If the upstream cannot be asked at expiry, waiting this long for an answer before refunding anyway.
+EXPIRY_GRACE = timedelta(seconds=60)
+
+
+def expire_with_last_look(verification: Verification) -> bool:
+    """Expiry on schedule (the check due at `expires_at`, and the expire_due sweep). The upstream
+    bills what it delivers, so before the refund: one last look at its SMS/calls, then the number
+    given back upstream — an upstream that refuses because something arrived is looked at once
+    more. What arrived is stored under the verification's row lock and completes the sale; the refund
+    is the conditional update every settlement goes through, which then finds it completed and pays
+    nothing back. So a code arriving at the last second is kept, with no upstream call inside a
+    transaction. If the upstream cannot answer, it is asked again for EXPIRY_GRACE, then the refund
+    is given as promised. True if it expired the verification."""
+    now = timezone.now()
+    verification.refresh_from_db()
+    if verification.status != Status.PENDING or not verification.expires_at or now < verification.expires_at:
+        return False
+    within_grace = now < verification.expires_at + EXPIRY_GRACE
+    if verification.provider_ref:
+        items = _ask_provider(verification, background=True)
+        if items is None and within_grace:
+            return False  # the next check asks again
+        if items:
+            record_received(verification, items)
+        if verification.status == Status.PENDING and not has_code(verification):
+            given_back = _give_back_at_expiry(verification)
+            if given_back is None and within_grace:
+                return False
+    return expire(verification=verification)
+
+
+def _give_back_at_expiry(verification: Verification) -> bool | None:
+    """Cancel the expired number upstream so that nothing can arrive (and be billed) after our
+    refund. True given back, False refused (then looked at once more), None upstream unavailable."""
+    provider = background_provider(verification.provider)
+    try:
+        provider.cancel(verification.provider_ref)
+    except ProviderRejected:
+        # Already over upstream, or something arrived meanwhile: look once more either way.
+        items = _ask_provider(verification, background=True)
+        if items:
+            record_received(verification, items)
+        return False
+    except ProviderError as exc:
+        log.info("could not give back expired %s upstream: %s", verification.pk, exc.code)
+        return None
+    return True
+
+
 def expire_due(*, limit: int = 500) -> int:
-    """Expire every pending verification past its expiry (for cron). Returns how many were expired."""
+    """Expire every pending verification past its expiry (the beat task and the command). Returns
+    how many were expired."""
     due = Verification.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now()).order_by("expires_at")
-    expired = 0
-    for verification in due[:limit]:
-        refresh(verification=verification, force=True)
-        expired += verification.status == Status.EXPIRED
-    return expired
+    return sum(expire_with_last_look(verification) for verification in due[:limit])

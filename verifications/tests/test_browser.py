@@ -58,7 +58,7 @@ def shop(transactional_db, settings):
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, background_work):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=10_000)

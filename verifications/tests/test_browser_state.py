@@ -24,7 +24,7 @@ def shop(transactional_db, settings):
 
 
 @pytest.fixture
-def new_phone(browser, live_server):  # noqa: F811
+def new_phone(browser, live_server, background_work):  # noqa: F811
     """Opens a page in a fresh browser context (another device, with its own cookies)."""
     from playwright.sync_api import expect
 

@@ -41,7 +41,7 @@ def demo(transactional_db, settings):
 
 
 @pytest.fixture
-def page(browser, live_server):  # noqa: F811
+def page(browser, live_server, background_work):  # noqa: F811
     from playwright.sync_api import expect
 
     expect.set_options(timeout=10_000)

@@ -11,19 +11,14 @@ from rest_framework.test import APIClient
 
 from accounts import services as accounts
 from providers.base import Sms
-from verifications import heartbeat, polling, services
+from verifications import polling, services
 from verifications.models import Verification
-from verifications.tests.lifecycle import fund, make_shop
+from verifications.tests.lifecycle import fund, make_shop, run_checks
 
 
 @pytest.fixture
 def shop(db):
     return make_shop()
-
-
-@pytest.fixture
-def poller_beats():
-    heartbeat.beat(cycle_seconds=0.1, polled=0)
 
 
 def key_client(user) -> APIClient:
@@ -58,7 +53,7 @@ def version(verification) -> int:
 
 
 @pytest.mark.parametrize("credential", [key_client, jwt_client])
-def test_a_repeated_poll_is_answered_from_the_cache_with_no_sql(shop, alice, poller_beats, credential,
+def test_a_repeated_poll_is_answered_from_the_cache_with_no_sql(shop, alice, credential,
                                                                 django_assert_num_queries):
     fund(alice, "5.00")
     api = credential(alice)
@@ -71,7 +66,7 @@ def test_a_repeated_poll_is_answered_from_the_cache_with_no_sql(shop, alice, pol
     assert again.status_code == 200 and again.content == first.content and again["ETag"] == first["ETag"]
 
 
-def test_a_matching_if_none_match_is_a_304_with_no_body_and_no_sql(shop, alice, poller_beats,
+def test_a_matching_if_none_match_is_a_304_with_no_body_and_no_sql(shop, alice,
                                                                    django_assert_num_queries):
     fund(alice, "5.00")
     api = key_client(alice)
@@ -86,7 +81,7 @@ def test_a_matching_if_none_match_is_a_304_with_no_body_and_no_sql(shop, alice, 
     assert api.get(f"/verify/{verification.pk}/messages", HTTP_IF_NONE_MATCH='"v0"').status_code == 200
 
 
-def test_pending_answers_carry_retry_after_and_settled_ones_do_not(shop, alice, poller_beats, settings):
+def test_pending_answers_carry_retry_after_and_settled_ones_do_not(shop, alice, settings):
     settings.MESSAGE_REFRESH_INTERVAL = 4.5
     fund(alice, "5.00")
     api = key_client(alice)
@@ -97,7 +92,7 @@ def test_pending_answers_carry_retry_after_and_settled_ones_do_not(shop, alice, 
     assert done.json()["status"] == "completed" and "Retry-After" not in done
 
 
-def test_each_change_a_poll_shows_bumps_the_version_and_the_next_poll_shows_it(shop, alice, poller_beats):
+def test_each_change_a_poll_shows_bumps_the_version_and_the_next_poll_shows_it(shop, alice):
     fund(alice, "5.00")
     api = key_client(alice)
     verification = buy(api)
@@ -122,7 +117,7 @@ def test_each_change_a_poll_shows_bumps_the_version_and_the_next_poll_shows_it(s
     assert len(set(etags)) == 4 and etags[-1] == f'"v{version(verification)}"'
 
 
-def test_cancel_and_expiry_change_the_answer_at_once(shop, alice, poller_beats):
+def test_cancel_and_expiry_change_the_answer_at_once(shop, alice):
     fund(alice, "5.00")
     api = key_client(alice)
     cancelled, expiring = buy(api), buy(api)
@@ -132,7 +127,9 @@ def test_cancel_and_expiry_change_the_answer_at_once(shop, alice, poller_beats):
     assert api.get(f"/verify/{cancelled.pk}/messages").json()["status"] == "cancelled"
     expiring.refresh_from_db()
     with time_machine.travel(expiring.expires_at + timedelta(seconds=1)):
-        # Past expiry the cached pending answer is not served: the poll settles it.
+        # Expiry is the schedule's: the check at expires_at settles it, and the next poll shows it.
+        assert api.get(f"/verify/{expiring.pk}/messages").json()["status"] == "pending"
+        run_checks(expiring)
         assert api.get(f"/verify/{expiring.pk}/messages").json()["status"] == "expired"
     assert Verification.objects.get(pk=expiring.pk).refunded_at is not None
 
@@ -143,7 +140,7 @@ def test_a_background_check_that_finds_nothing_new_keeps_the_version(shop, alice
     before = version(verification)
     for _ in range(3):
         services.record_received(verification, [])
-        assert services.poll_in_background(Verification.objects.get(pk=verification.pk)) in (True, False)
+        assert run_checks(verification) == 1
     assert version(verification) == before
 
 
@@ -157,7 +154,7 @@ def test_the_same_sms_brought_twice_bumps_the_version_once(shop, alice):
     assert version(verification) == before + 1
 
 
-def test_another_users_poll_never_gets_the_cached_answer(shop, alice, bob, poller_beats):
+def test_another_users_poll_never_gets_the_cached_answer(shop, alice, bob):
     fund(alice, "5.00")
     verification = buy(key_client(alice))
     owner = key_client(alice)
@@ -168,7 +165,7 @@ def test_another_users_poll_never_gets_the_cached_answer(shop, alice, bob, polle
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
-def test_a_cache_write_overtaken_by_a_newer_commit_is_corrected(shop, alice, poller_beats):
+def test_a_cache_write_overtaken_by_a_newer_commit_is_corrected(shop, alice):
     fund(alice, "5.00")
     api = key_client(alice)
     verification = buy(api)
@@ -182,16 +179,19 @@ def test_a_cache_write_overtaken_by_a_newer_commit_is_corrected(shop, alice, pol
     assert api.get(f"/verify/{verification.pk}/messages").json()["code"] == "424242"
 
 
-def test_without_a_poller_the_poll_asks_the_provider_and_shows_the_code(shop, alice, settings):
+def test_a_poll_never_asks_the_provider_the_background_check_brings_the_code(shop, alice, settings):
     settings.MOCK_SMS_DELAY = 0
     fund(alice, "5.00")
     api = key_client(alice)
     verification = buy(api, service="telegram")
     body = api.get(f"/verify/{verification.pk}/messages").json()
+    assert body["status"] == "pending" and body["code"] is None
+    run_checks(verification)
+    body = api.get(f"/verify/{verification.pk}/messages").json()
     assert body["status"] == "completed" and body["code"]
 
 
-def test_a_session_poll_uses_the_same_view_and_etag(shop, alice, client, poller_beats):
+def test_a_session_poll_uses_the_same_view_and_etag(shop, alice, client):
     fund(alice, "5.00")
     verification = buy(key_client(alice))
     client.force_login(alice)
@@ -200,7 +200,7 @@ def test_a_session_poll_uses_the_same_view_and_etag(shop, alice, client, poller_
     assert client.get(f"/verify/{verification.pk}/messages", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
 
-def test_the_poll_is_still_rate_limited_with_a_cached_answer(shop, alice, poller_beats, settings):
+def test_the_poll_is_still_rate_limited_with_a_cached_answer(shop, alice, settings):
     settings.RATE_POLL = "3/m"
     fund(alice, "5.00")
     api = key_client(alice)
@@ -210,7 +210,7 @@ def test_the_poll_is_still_rate_limited_with_a_cached_answer(shop, alice, poller
     assert statuses[-1] == 429 and 429 not in statuses[:3]
 
 
-def test_a_voice_verification_is_cached_under_its_calls(shop, alice, poller_beats):
+def test_a_voice_verification_is_cached_under_its_calls(shop, alice):
     fund(alice, "5.00")
     api = key_client(alice)
     verification = buy(api, service="telegram", capability="voice")

@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from verifications import heartbeat, selectors
+from verifications import selectors
+from verifications.tasks import expire_due
 from verifications.api import CallOut, MessageOut
 from verifications.models import Message, Verification, VoiceCall
 from verifications.tests.lifecycle import api_for, balance, fund, make_shop, rewrite
@@ -15,11 +16,6 @@ from verifications.tests.lifecycle import api_for, balance, fund, make_shop, rew
 @pytest.fixture
 def shop(db):
     return make_shop()
-
-
-@pytest.fixture
-def poller_beats():
-    heartbeat.beat(cycle_seconds=0.1, polled=0)
 
 
 def buy(api, capability="sms", service="telegram") -> Verification:
@@ -36,7 +32,7 @@ def add_messages(verification):
                                sender="22000", text=f"<b>text {i}</b> ✓", code=code, received_at=now + timedelta(seconds=seconds))
 
 
-def test_the_poll_body_matches_the_serializers_for_messages(shop, alice, poller_beats):
+def test_the_poll_body_matches_the_serializers_for_messages(shop, alice):
     fund(alice, "5.00")
     api = api_for(alice)
     verification = buy(api)
@@ -50,7 +46,7 @@ def test_the_poll_body_matches_the_serializers_for_messages(shop, alice, poller_
     assert [m["code"] for m in body["messages"]] == [None, "111111", "222222", "333333"]
 
 
-def test_the_poll_body_matches_the_serializers_for_calls(shop, alice, poller_beats):
+def test_the_poll_body_matches_the_serializers_for_calls(shop, alice):
     fund(alice, "5.00")
     api = api_for(alice)
     verification = buy(api, capability="voice")
@@ -78,7 +74,7 @@ def test_the_poll_body_matches_the_serializers_for_calls(shop, alice, poller_bea
 
 
 def test_with_the_poller_running_a_first_poll_reads_once_and_checks_the_version_once(
-        shop, alice, poller_beats, django_assert_num_queries):
+        shop, alice, django_assert_num_queries):
     fund(alice, "5.00")
     api = api_for(alice)
     verification = buy(api)
@@ -88,7 +84,7 @@ def test_with_the_poller_running_a_first_poll_reads_once_and_checks_the_version_
         assert len(api.get(f"/verify/{verification.pk}/messages").json()["messages"]) == 4
 
 
-def test_another_users_verification_is_not_found_on_the_fast_path(shop, alice, bob, poller_beats):
+def test_another_users_verification_is_not_found_on_the_fast_path(shop, alice, bob):
     fund(alice, "5.00")
     verification = buy(api_for(alice))
     for path in ("messages", "voice"):
@@ -96,18 +92,20 @@ def test_another_users_verification_is_not_found_on_the_fast_path(shop, alice, b
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
-def test_the_voice_endpoint_refuses_an_sms_verification_on_the_fast_path(shop, alice, poller_beats):
+def test_the_voice_endpoint_refuses_an_sms_verification_on_the_fast_path(shop, alice):
     fund(alice, "5.00")
     api = api_for(alice)
     response = api.get(f"/verify/{buy(api).pk}/voice")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_voice"
 
 
-def test_a_poll_past_expiry_settles_and_refunds_even_while_the_poller_runs(shop, alice, poller_beats):
+def test_a_poll_past_expiry_reads_and_the_schedule_settles_and_refunds(shop, alice):
     fund(alice, "5.00")
     api = api_for(alice)
     verification = buy(api, service="test-pending")
     rewrite(verification, expires_at=timezone.now() - timedelta(seconds=1))
+    assert api.get(f"/verify/{verification.pk}/messages").json()["status"] == "pending"
+    assert expire_due() == 1
     body = api.get(f"/verify/{verification.pk}/messages").json()
     assert body["status"] == "expired" and body["code"] is None
     assert balance(alice) == Decimal("5.00")

@@ -10,7 +10,7 @@ import responses as responses_lib
 from accounts.models import LedgerEntry
 from providers.breaker import breaker_for
 from verifications.models import Verification
-from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop
+from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop, run_checks
 
 KEY, EMAIL = "provider-path-key", "ops@example.com"
 
@@ -43,6 +43,7 @@ def test_purchase_sms_code_through_the_real_client(fake, shop, alice):
     assert body["status"] == "pending" and re.fullmatch(r"\+1\d{10}", body["phone_number"])
     verification = Verification.objects.get(pk=body["id"])
     assert verification.provider == "textverified" and verification.provider_ref
+    run_checks()
     messages = api.get(f"/verify/{body['id']}/messages").json()
     assert messages["status"] == "completed" and re.fullmatch(r"\d{4,8}", messages["code"])
     assert balance(alice) == Decimal("4.00")
@@ -133,6 +134,7 @@ def test_an_old_sms_on_a_recycled_number_is_never_shown(textverified, settings, 
         api = api_for(alice)
         body = create(api).json()
         assert body["phone_number"] == "+1" + NUMBER
+        run_checks()
         messages = api.get(f"/verify/{body['id']}/messages").json()
         sms_calls = [c.request.url for c in rsps.calls if "/sms" in c.request.url]
     assert messages == {"status": "pending", "code": None, "expires_at": messages["expires_at"], "messages": []}

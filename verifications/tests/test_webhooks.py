@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from providers.textverified import webhooks as tv
-from verifications import heartbeat
+from verifications import checks
 from verifications.models import Message, PricingSettings, Verification
 from verifications.tests.lifecycle import api_for, fake_textverified, fund, make_shop
 
@@ -136,12 +136,12 @@ def test_off_without_a_secret_and_post_only(client, settings, db):
 
 def test_arriving_webhooks_slow_the_pollers_safety_net(client, configured, db, settings):
     settings.MESSAGE_REFRESH_INTERVAL, settings.WEBHOOK_POLL_INTERVAL = 3, 30
-    assert not heartbeat.webhooks_arriving()
+    assert not checks.webhooks_arriving()
     post(client, envelope("lr_unknown"))
-    assert heartbeat.webhooks_arriving()
-    cache.delete(heartbeat.WEBHOOK_KEY)
-    heartbeat.forget_heartbeat()
-    assert not heartbeat.webhooks_arriving()
+    assert checks.webhooks_arriving()
+    cache.delete(checks.WEBHOOK_KEY)
+    checks.forget_memos()
+    assert not checks.webhooks_arriving()
 
 
 @pytest.mark.django_db(transaction=True)

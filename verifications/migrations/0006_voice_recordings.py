@@ -18,7 +18,7 @@ def settle_earlier_calls(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('verifications', '0004_version'),
+        ('verifications', '0005_background_checks'),
     ]
 
     operations = [

@@ -1,0 +1,76 @@
+"""What /system/metrics shows of the background work: queue depths read from the broker, and the
+fleet-wide counters of task and check outcomes that workers keep in the shared cache
+(namaskah/taskstats.py)."""
+from __future__ import annotations
+
+import logging
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+BROKER_TIMEOUT = 1.0  # seconds: a scrape must not hang on a dead broker
+
+
+def queue_depths() -> dict[str, int | None]:
+    """Messages waiting in each declared queue; None for all when the broker cannot be asked."""
+    from namaskah.celery import QUEUES, app
+
+    depths: dict[str, int | None] = dict.fromkeys(QUEUES)
+    try:
+        with app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+            channel = conn.default_channel
+            for name in QUEUES:
+                # passive: ask about the queue without creating it; a queue never used is empty.
+                try:
+                    depths[name] = channel.queue_declare(queue=name, passive=True).message_count
+                except Exception:
+                    depths[name] = 0
+                    channel = conn.channel()
+    except Exception as exc:
+        log.warning("metrics: the broker could not be asked for queue depths (%s)", type(exc).__name__)
+        return dict.fromkeys(QUEUES)
+    return depths
+
+
+def outcomes() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """(task outcomes by (task, outcome), check outcomes by outcome)."""
+    from namaskah import taskstats
+
+    tasks: dict[tuple[str, str], int] = {}
+    found: dict[str, int] = {}
+    for name, count in taskstats.read().items():
+        kind, _, rest = name.partition(":")
+        if kind == "task":
+            task, _, outcome = rest.rpartition(":")
+            tasks[(task, outcome)] = count
+        elif kind == "check":
+            found[rest] = count
+    return tasks, found
+
+
+class BackgroundCollector:
+    def collect(self):
+        depth = GaugeMetricFamily("namaskah_queue_depth", "Messages waiting in a Celery queue (-1: broker unreachable)",
+                                  labels=["queue"])
+        for queue, n in queue_depths().items():
+            depth.add_metric([queue], -1 if n is None else n)
+        yield depth
+        tasks, found = outcomes()
+        task_family = CounterMetricFamily("namaskah_tasks", "Celery tasks finished, by outcome", labels=["task", "outcome"])
+        for (task, outcome), n in sorted(tasks.items()):
+            task_family.add_metric([task, outcome], n)
+        yield task_family
+        check_family = CounterMetricFamily("namaskah_checks", "Background checks of open verifications, by outcome",
+                                           labels=["outcome"])
+        for outcome, n in sorted(found.items()):
+            check_family.add_metric([outcome], n)
+        yield check_family
+
+
+def as_json() -> dict:
+    tasks, found = outcomes()
+    by_task: dict[str, dict[str, int]] = {}
+    for (task, outcome), n in tasks.items():
+        by_task.setdefault(task, {})[outcome] = n
+    return {"queues": queue_depths(), "tasks": dict(sorted(by_task.items())), "checks": dict(sorted(found.items()))}
