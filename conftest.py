@@ -23,10 +23,7 @@ def _eager_tasks():
     # integration tests that start real workers turn this off for themselves.
     from namaskah.celery import app
 
-    # Under the CELERY_ names too: read through the Django settings namespace, those win over the
-    # plain ones (settings.py sets CELERY_TASK_ALWAYS_EAGER), and .delay() would reach the broker.
-    app.conf.update(task_always_eager=True, task_eager_propagates=True, CELERY_TASK_ALWAYS_EAGER=True,
-                    CELERY_TASK_EAGER_PROPAGATES=True)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
     yield
 
 

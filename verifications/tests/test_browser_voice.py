@@ -70,9 +70,10 @@ def queued_tasks():
 
     from namaskah.celery import app
 
-    eager = {"task_always_eager": False, "CELERY_TASK_ALWAYS_EAGER": False}
-    app.conf.update(broker_url="memory://", CELERY_BROKER_URL="memory://", broker_transport_options={},
-                    CELERY_BROKER_TRANSPORT_OPTIONS={}, **eager)
+    # CELERY_BROKER_URL too: read through the Django settings namespace, it wins over broker_url.
+    before = {key: app.conf[key] for key in ("broker_url", "CELERY_BROKER_URL", "broker_transport_options")}
+    app.conf.update(task_always_eager=False, broker_url="memory://", CELERY_BROKER_URL="memory://",
+                    broker_transport_options={})
     started = []
 
     @contextmanager
@@ -82,7 +83,7 @@ def queued_tasks():
             yield w
 
     yield worker
-    app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
+    app.conf.update(task_always_eager=True, **before)
 
 
 @pytest.fixture
