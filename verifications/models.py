@@ -280,6 +280,8 @@ class VoiceCall(models.Model):
     code_confidence = models.CharField(max_length=16, choices=Confidence.choices, blank=True)
     transcribed_at = models.DateTimeField(null=True, blank=True)
     transcription_model = models.CharField(max_length=64, blank=True)
+    # When a transcription was last queued: one still pending long after is queued again (its task was lost).
+    transcription_queued_at = models.DateTimeField(null=True, blank=True)
     # "Transcribe again" requests so far (at most transcripts.MAX_AGAIN per call).
     transcription_requests = models.PositiveSmallIntegerField(default=0)
     # The moment this call completed the sale: its recording became ours, or the provider read the code.

@@ -97,7 +97,7 @@ def _store(call: VoiceCall, *, name: str, content_type: str, size: int) -> str:
             pk=call.pk, recording_state=Recording.WAITING).update(
             recording_state=Recording.STORED, recording=name, recording_content_type=content_type,
             recording_size=size, recording_error="", recording_next_attempt_at=None,
-            delivered_at=now, transcription_state=VoiceCall.Transcription.PENDING)
+            delivered_at=now, transcription_state=VoiceCall.Transcription.PENDING, transcription_queued_at=now)
         if kept:
             # The recording is ours: the sale is complete (the upstream billed us for the call).
             if not Verification.objects.filter(pk=call.verification_id, status=Status.PENDING).update(

@@ -9,6 +9,7 @@ recording and shows "transcription unavailable": the sale was completed by the r
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -26,6 +27,8 @@ log = logging.getLogger("verifications.transcripts")
 
 Confidence = VoiceCall.Confidence
 Transcription = VoiceCall.Transcription
+# A queued transcription takes seconds; one still pending after this was lost (or its queue is far behind).
+QUEUED_LEASE = timedelta(minutes=3)
 RANK = {Confidence.CONFIDENT: 2, Confidence.UNCERTAIN: 1, Confidence.NONE: 0, "": -1}
 
 
@@ -92,6 +95,23 @@ def _unavailable(call: VoiceCall) -> str:
     return VoiceCall.objects.filter(pk=call.pk).values_list("transcription_state", flat=True).first()
 
 
+def requeue_stale(*, now=None, limit: int = 100) -> int:
+    """Queue again the transcriptions still pending QUEUED_LEASE after they were queued (a task lost
+    with its worker, or a queue that was down): each claimed with a conditional update, so two
+    sweeps queue it once. Returns how many were queued."""
+    now = now or timezone.now()
+    stale = VoiceCall.objects.filter(recording_state=VoiceCall.Recording.STORED,
+                                     transcription_state=Transcription.PENDING,
+                                     transcription_queued_at__lt=now - QUEUED_LEASE)
+    queued = 0
+    for pk, queued_at, again in stale.values_list("pk", "transcription_queued_at", "transcription_requests")[:limit]:
+        with transaction.atomic():
+            if VoiceCall.objects.filter(pk=pk, transcription_queued_at=queued_at).update(transcription_queued_at=now):
+                enqueue(pk, model="second" if again else "primary")
+                queued += 1
+    return queued
+
+
 def request_again(*, verification: Verification, call_id: int) -> VoiceCall:
     """The customer's "Transcribe again": one more pass (the second model when one is installed),
     at most MAX_TRANSCRIBE_AGAIN per call. Raises VoiceCall.DoesNotExist for a call that is not this
@@ -103,7 +123,7 @@ def request_again(*, verification: Verification, call_id: int) -> VoiceCall:
     with transaction.atomic():
         if not VoiceCall.objects.filter(pk=call.pk, recording_state=VoiceCall.Recording.STORED,
                                         transcription_requests__lt=MAX_TRANSCRIBE_AGAIN).update(
-                transcription_requests=F("transcription_requests") + 1):
+                transcription_requests=F("transcription_requests") + 1, transcription_queued_at=timezone.now()):
             raise WrongState(f"This call was transcribed again {MAX_TRANSCRIBE_AGAIN} times already",
                              code="transcribe_limit")
         if call.transcription_state == Transcription.UNAVAILABLE:

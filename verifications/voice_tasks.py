@@ -26,6 +26,9 @@ def fetch_due_recordings() -> int:
     stored = recordings.fetch_due()
     if stored:
         log.info("fetch_due_recordings: %d recordings stored", stored)
+    requeued = transcripts.requeue_stale()
+    if requeued:
+        log.warning("fetch_due_recordings: %d lost transcriptions queued again", requeued)
     return stored
 
 

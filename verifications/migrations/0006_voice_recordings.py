@@ -85,6 +85,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='voicecall',
+            name='transcription_queued_at',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='voicecall',
             name='transcription_requests',
             field=models.PositiveSmallIntegerField(default=0),
         ),

@@ -182,7 +182,7 @@ def test_it_registers_logs_in_buys_copies_reads_codes_and_cancels(shop, page, li
     expect(call.locator(".call-state")).not_to_contain_text("transcribing", timeout=SMS_WAIT)
     expect(call).to_contain_text("from ")
     expect(voice_card.get_by_role("button", name="Cancel & refund")).to_be_hidden()
-    expect(voice_card.get_by_role("button", name="Report number")).to_be_disabled()
+    expect(voice_card.get_by_role("button", name="Report number")).to_be_enabled()  # stays after delivery
     expect(field(voice_card, "waiting")).to_be_hidden()
     heard = VoiceCall.objects.get(verification=voice)
     if heard.code_confidence == "confident":

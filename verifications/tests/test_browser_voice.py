@@ -115,6 +115,7 @@ def test_the_voice_card_goes_through_its_states_and_plays_the_recording(shop, pa
 
         # The call arrives; no worker yet, so its recording is not ours yet.
         fake.fake.deliver_call(verification.provider_ref, recording="call-01.ogg")
+        card.get_by_role("button", name="Check calls").click()  # asks the upstream now (no check worker here)
         call = card.locator('[data-field="calls"] li').first
         expect(call.locator(".call-state")).to_contain_text("recording not available yet", timeout=WAIT)
         expect(field(card, "status")).to_have_text("Call received")

@@ -103,3 +103,19 @@ def test_recordings_are_deleted_after_the_retention_period(client, alice, call, 
     client.force_login(alice)
     assert client.get(url(call)).status_code == 404
     assert delete_old_recordings.delay().get() == 0  # safe to run twice
+
+
+def test_a_lost_transcription_is_queued_again_by_the_sweep(call, settings, django_capture_on_commit_callbacks):
+    from verifications.voice_tasks import fetch_due_recordings
+
+    settings.VOICE_MODEL_DIR = "/nonexistent-model"  # the task's outcome is enough here: it ran
+    VoiceCall.objects.filter(pk=call.pk).update(transcription_queued_at=timezone.now() - timedelta(minutes=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        fetch_due_recordings.delay()
+    call.refresh_from_db()
+    assert call.transcription_state == VoiceCall.Transcription.PENDING  # queued a minute ago: still in its lease
+    VoiceCall.objects.filter(pk=call.pk).update(transcription_queued_at=timezone.now() - timedelta(minutes=4))
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        fetch_due_recordings.delay()
+    call.refresh_from_db()
+    assert call.transcription_state == VoiceCall.Transcription.UNAVAILABLE and len(queued) >= 1
