@@ -3,7 +3,7 @@ waiting for the call → call received, recording not fetched yet → transcribi
 with Copy; the player plays our copy of the recording; no "Waiting for the call…" above the call,
 no "Cancel & refund" after delivery. An uncertain call says so and shows the guess.
 
-The tasks run in embedded workers on an in-memory broker (celery.contrib.testing), one per queue,
+The tasks run in embedded workers (celery.contrib.testing) on the configured broker, one per queue,
 started when the test wants the next state: the states the customer sees between the tasks are real.
 """
 import os
@@ -70,10 +70,9 @@ def queued_tasks():
 
     from namaskah.celery import app
 
-    # CELERY_BROKER_URL too: read through the Django settings namespace, it wins over broker_url.
-    before = {key: app.conf[key] for key in ("broker_url", "CELERY_BROKER_URL", "broker_transport_options")}
-    app.conf.update(task_always_eager=False, broker_url="memory://", CELERY_BROKER_URL="memory://",
-                    broker_transport_options={})
+    # The configured broker (the filesystem one in development, Redis with REDIS_URL), emptied first.
+    app.conf.update(task_always_eager=False)
+    app.control.purge()
     started = []
 
     @contextmanager
@@ -83,7 +82,8 @@ def queued_tasks():
             yield w
 
     yield worker
-    app.conf.update(task_always_eager=True, **before)
+    app.control.purge()
+    app.conf.update(task_always_eager=True)
 
 
 @pytest.fixture
