@@ -77,7 +77,7 @@ def queued_tasks():
 
     @contextmanager
     def worker(queue: str):
-        with start_worker(app, queues=[queue], perform_ping_check=False, shutdown_timeout=30) as w:
+        with start_worker(app, queues=[queue], perform_ping_check=False, shutdown_timeout=60) as w:
             started.append(w)
             yield w
 
