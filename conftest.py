@@ -67,6 +67,12 @@ def _fresh_providers():
 
 
 @pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path_factory):
+    # Stored call recordings go to a folder of the test's own, never to the checkout's media/.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
