@@ -196,3 +196,22 @@ def test_speech_being_absent_or_present_never_loses_the_call(bought, alice, fake
     body = poll(api_for(alice), bought, django_capture_on_commit_callbacks)
     assert body["status"] == "completed" and body["calls"][0]["recording_status"] == "available"
     assert body["calls"][0]["transcription_status"] in ("done", "unavailable")
+
+
+def test_with_the_fakes_voice_cost_a_voice_purchase_is_priced_at_cost_plus_margin_or_more(db, alice, fake, settings):
+    # The default voice premium ($0.30 on a $1.00 tier) is below the upstream's $2.50: the synced
+    # cost raises the price to cost + MIN_MARGIN, shown before purchase and charged, never a loss.
+    from verifications.catalogue import sync_costs
+    from providers.registry import get_provider
+
+    make_shop()
+    sync_costs(provider=get_provider("textverified"))
+    fund(alice, "5.00")
+    api = api_for(alice)
+    quote = api.get("/pricing/quote", {"service": "telegram", "country": "US", "capability": "voice"}).json()
+    assert Decimal(quote["price"]) >= Decimal("2.75")
+    response = api.post("/verify/create", {"service": "telegram", "country": "US", "capability": "voice"},
+                        format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["price"] == quote["price"]
+    assert balance(alice) == Decimal("5.00") - Decimal(quote["price"])
