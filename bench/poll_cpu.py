@@ -179,7 +179,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for name in PATHS:  # interleaved, so a slow moment of the host hits every path alike
                 best[name] = min(best[name], cpu_ms(envs[name], args.requests))
-        print(f"\n| path | CPU ms per request | ceiling ÷ path |\n|---|---:|---:|")
+        print("\n| path | CPU ms per request | ceiling ÷ path |\n|---|---:|---:|")
         for name in PATHS:
             print(f"| {name} | {best[name]:.3f} | {best['ceiling'] / best[name]:.2f} |")
     finally:
