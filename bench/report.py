@@ -309,8 +309,9 @@ def update_readme(readme: Path, table: str) -> None:
     notes = NOTES.read_text().strip() + "\n" if NOTES.exists() else ""
     body = ("\n`python3 dev.py bench` (or `make bench`, or `python3 bench/run.py`) runs it (8-9 minutes, after waiting up to 3 minutes for the machine to be "
             "quiet; `--quick` is a 3-minute smoke run that leaves this table alone; `python3 dev.py test bench` "
-            "tests the generator's arithmetic). It starts gunicorn with production settings on PostgreSQL, Redis and "
-            "the fake TextVerified, everything on 127.0.0.1, and stops it all at the end.\n\n"
+            "tests the generator's arithmetic). It starts gunicorn with production settings, a Celery worker and one beat on "
+            "PostgreSQL, Redis and the fake TextVerified, everything on 127.0.0.1, and stops it all at the end. "
+            "`python3 dev.py bench scaleout` measures the checks with 1 and 2 workers (below).\n\n"
             + table + ("\n" + notes if notes else ""))
     readme.write_text(text[:start] + body + text[end:])
 
