@@ -2,6 +2,7 @@
 """The two newcomer commands, with nothing installed beyond Python 3.11:
 
     python3 dev.py run     # platform on http://127.0.0.1:8000 with demo data and demo logins
+    python3 dev.py run --fakes   # the same, against the fake TextVerified and the fake SMS-Activate provider
     python3 dev.py test    # the test suite (extra arguments go to pytest)
     python3 dev.py bench   # the load benchmark, bench/run.py (extra arguments go to it, e.g. --quick)
     python3 dev.py bench scaleout   # the checks with 1 and 2 Celery workers, bench/scaleout.py
@@ -19,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -99,34 +101,43 @@ def _interrupt(*_) -> None:
     raise KeyboardInterrupt
 
 
-def run() -> None:
+def run(args: list[str]) -> None:
+    fakes = "--fakes" in args
+    unknown = [a for a in args if a != "--fakes"]
+    if unknown:
+        sys.exit(f"[dev] run: unknown argument {unknown[0]!r} (only --fakes)")
     host, port = port_from_env()
     check_port(host, port)
     ensure_venv()
+    started = start_fakes() if fakes else {}
     env = background_env()
     os.environ.update(env)
-    manage("migrate", "--noinput", "-v", "0")
-    manage("seed_demo")
-    base = f"http://{host}:{port}"
-    print(f"""
-  Namaskah is starting on {base}, with a Celery worker and beat for the background work
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops everything, like Ctrl-C
+    processes = dict(started)
+    try:
+        manage("migrate", "--noinput", "-v", "0")
+        manage("seed_demo")
+        if fakes:
+            manage("sync_services")  # the fake provider's countries, costs and stock
+        base = f"http://{host}:{port}"
+        upstreams = " (against the fake TextVerified and the fake SMS-Activate provider)" if fakes else ""
+        print(f"""
+  Namaskah is starting on {base}, with a Celery worker and beat for the background work{upstreams}
     dashboard   {base}/dashboard
     admin       {base}/admin/          (staff login above)
     API docs    {base}/api/docs
     health      {base}/system/health
-  Stop with Ctrl-C (it stops all three).
+  Stop with Ctrl-C (it stops them all).
 """, flush=True)
-    celery = [str(PYTHON), "-m", "celery", "-A", "namaskah"]
-    commands = {
-        # Threads: checks wait on the upstream, not the CPU; one process keeps the voice model once.
-        "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "8", "--loglevel", "INFO",
-                   "--hostname", "dev@%h"],
-        "beat": [*celery, "beat", "--loglevel", "INFO"],
-        "web": [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"],
-    }
-    processes = {name: subprocess.Popen(argv, cwd=ROOT, env=env) for name, argv in commands.items()}
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops all three, like Ctrl-C
-    try:
+        celery = [str(PYTHON), "-m", "celery", "-A", "namaskah"]
+        commands = {
+            # Threads: checks wait on the upstream, not the CPU; one process keeps the voice model once.
+            "worker": [*celery, "worker", "--pool", "threads", "--concurrency", "8", "--loglevel", "INFO",
+                       "--hostname", "dev@%h"],
+            "beat": [*celery, "beat", "--loglevel", "INFO"],
+            "web": [str(PYTHON), "manage.py", "runserver", f"{host}:{port}"],
+        }
+        processes.update({name: subprocess.Popen(argv, cwd=ROOT, env=env) for name, argv in commands.items()})
         while True:
             for name, process in processes.items():
                 code = process.poll()
@@ -138,7 +149,7 @@ def run() -> None:
             except subprocess.TimeoutExpired:
                 pass
     except KeyboardInterrupt:
-        say("stopping the web server, the worker and beat")
+        say("stopping the web server, the worker and beat" + (" and the fakes" if fakes else ""))
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -148,6 +159,57 @@ def run() -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+# The fakes of `run --fakes`: (name, port variable, default port).
+FAKES = (("fake TextVerified", "FAKE_TEXTVERIFIED_PORT", 8765), ("fake SMS-Activate", "FAKE_SMSACTIVATE_PORT", 8766))
+FAKE_KEY, FAKE_EMAIL = "fake-upstream-key", "demo@namaskah.dev"
+
+
+def start_fakes() -> dict[str, subprocess.Popen]:
+    """Start both fakes on 127.0.0.1 and point this process's environment (inherited by manage.py,
+    the web server, the worker and beat) at them. Development only: the fakes accept the key below."""
+    ports = {}
+    for name, variable, default in FAKES:
+        raw = os.environ.get(variable, str(default)).strip()
+        if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+            sys.exit(f"[dev] {variable}={raw!r} is not a port number (1-65535)")
+        check_port("127.0.0.1", int(raw))
+        ports[variable] = int(raw)
+    os.environ.update({
+        "PROVIDER": "textverified", "TEXTVERIFIED_API_KEY": FAKE_KEY, "TEXTVERIFIED_EMAIL": FAKE_EMAIL,
+        "TEXTVERIFIED_BASE_URL": f"http://127.0.0.1:{ports['FAKE_TEXTVERIFIED_PORT']}",
+        "SMSACTIVATE_BASE_URL": f"http://127.0.0.1:{ports['FAKE_SMSACTIVATE_PORT']}",
+        "SMSACTIVATE_API_KEY": FAKE_KEY, "SMSACTIVATE_NAME": os.environ.get("SMSACTIVATE_NAME", "Fake SMS-Activate"),
+    })
+    delay = os.environ.get("MOCK_SMS_DELAY", "8")
+    commands = {
+        "fake TextVerified": [str(PYTHON), str(ROOT / "manage.py"), "fake_textverified",
+                              "--port", str(ports["FAKE_TEXTVERIFIED_PORT"]), "--sms-delay", delay],
+        "fake SMS-Activate": [str(PYTHON), "-m", "fakes.smsactivate", "--port", str(ports["FAKE_SMSACTIVATE_PORT"]),
+                              "--api-key", FAKE_KEY, "--sms-delay", delay],
+    }
+    started = {name: subprocess.Popen(argv, cwd=ROOT) for name, argv in commands.items()}
+    for name, variable, _ in FAKES:
+        if not wait_for_port(ports[variable], started[name]):
+            for other in started.values():
+                other.terminate()
+            sys.exit(f"[dev] the {name} did not start on 127.0.0.1:{ports[variable]} (its message is above)")
+        say(f"{name} on http://127.0.0.1:{ports[variable]}")
+    return started
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def ensure_browser() -> None:
@@ -192,7 +254,7 @@ def lint(args: list[str]) -> None:
     say("lint: ruff and import-linter clean")
 
 
-COMMANDS = {"run": lambda args: run(), "test": test, "bench": bench, "lint": lint}
+COMMANDS = {"run": run, "test": test, "bench": bench, "lint": lint}
 
 
 def main() -> None:

@@ -40,14 +40,19 @@ OVERDUE_LIMIT = 60.0
 
 
 def providers_in_use() -> list[str]:
-    """The providers this deployment can send a purchase to."""
-    if settings.PROVIDER == "mock":
-        return ["mock"]
+    """The providers this deployment can send a purchase to: the primary, the SMS-Activate-protocol
+    provider when configured, and any a country routes to (the mock only where it may serve)."""
+    from providers import routing as rules
     from verifications.models import Country
 
-    names = set(Country.objects.filter(enabled=True).values_list("provider", flat=True)) | {settings.PROVIDER}
-    if not settings.DEBUG:
-        names.discard("mock")  # never used in production (registry.for_country refuses it)
+    names = set(rules.configured())
+    if "mock" in names and settings.PROVIDER != "mock":
+        # Development's stand-in: in use only while some country still sends purchases to it.
+        from verifications.routing import Book
+
+        book = Book()
+        if not any("mock" in book.order(country) for country in Country.objects.filter(enabled=True)):
+            names.discard("mock")
     return sorted(names)
 
 

@@ -52,14 +52,23 @@ def metrics_view(request):
 @require_GET
 def info(request):
     """Public facts about this deployment: no secrets."""
-    from verifications.models import Country, Service
+    from verifications.models import Service
+    from verifications.selectors import country_catalogue
 
+    countries = country_catalogue()
+    serving: dict[str, list[str]] = {}
+    for row in countries:
+        for name in row["providers"]:
+            serving.setdefault(name, []).append(row["code"])
     return JsonResponse({
         "name": "Namaskah",
         "version": settings.VERSION,
         "provider": settings.PROVIDER,
+        # Each provider in use with the countries it serves (in catalogue order), primary first.
+        "providers": [{"name": name, "primary": name == settings.PROVIDER, "countries": serving.get(name, [])}
+                      for name in _in_use()],
         "capabilities": ["sms", "voice"],
-        "countries": Country.objects.filter(enabled=True).count(),
+        "countries": len(countries),
         "services": Service.objects.filter(enabled=True).count(),
         "limits": {
             "purchase": settings.RATE_PURCHASE, "poll": settings.RATE_POLL,
@@ -70,3 +79,10 @@ def info(request):
             "breaker_recovery_timeout_s": settings.BREAKER_RECOVERY_TIMEOUT,
         },
     })
+
+
+def _in_use() -> list[str]:
+    from monitoring.health import providers_in_use
+
+    names = providers_in_use()
+    return sorted(names, key=lambda name: (name != settings.PROVIDER, name))

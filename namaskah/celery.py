@@ -65,6 +65,7 @@ def _configure(sender, **kwargs) -> None:
 BEAT_SCHEDULE = {
     "dispatch-checks": {"task": "verifications.dispatch_checks", "schedule": 1.0},
     "expire-due": {"task": "verifications.expire_due", "schedule": 10.0},
+    "sweep-webhooks": {"task": "webhooks.sweep", "schedule": 15.0},
     "reconcile": {"task": "verifications.reconcile", "schedule": 300.0},
     "sync-services": {"task": "verifications.sync_services", "schedule": crontab(minute=7)},
     "reconcile-payments": {"task": "payments.reconcile", "schedule": crontab(minute=17)},

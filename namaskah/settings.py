@@ -102,9 +102,17 @@ try:
     SMSACTIVATE_POOL_SIZE = env.integer(E, "SMSACTIVATE_POOL_SIZE", 32, minimum=1, maximum=256)
     # Off for a provider that ignores orderId: then recovering a lost purchase never repeats it.
     SMSACTIVATE_ORDER_ID = env.boolean(E, "SMSACTIVATE_ORDER_ID", True)
+    # A country's price never falls below the serving provider's cost there plus this (USD).
+    MIN_MARGIN = env.decimal(E, "MIN_MARGIN", "0.25", minimum="0.00", maximum="100.00")
 
     # While webhooks arrive, the poller asks about pending verifications only this often (a safety net).
     WEBHOOK_POLL_INTERVAL = env.number(E, "WEBHOOK_POLL_INTERVAL", 30.0, minimum=1, maximum=600)
+
+    # Outbound webhooks to integrators (hooks/): endpoints must resolve to public addresses only,
+    # unless this is on (development and tests: a receiver on 127.0.0.1). Never lifts the http(s) rule.
+    WEBHOOK_ALLOW_PRIVATE = env.boolean(E, "WEBHOOK_ALLOW_PRIVATE", False)
+    # The contract's bound on one delivery (connect, send, answer), seconds; not configurable.
+    WEBHOOK_TIMEOUT = 5.0
 
     BREAKER_FAILURE_THRESHOLD = env.integer(E, "BREAKER_FAILURE_THRESHOLD", 5, minimum=1, maximum=1000)
     BREAKER_RECOVERY_TIMEOUT = env.integer(E, "BREAKER_RECOVERY_TIMEOUT", 60, minimum=1, maximum=3600)
@@ -304,6 +312,7 @@ INSTALLED_APPS = [
     "monitoring",
     "payments",
     "smsactivate_api",
+    "hooks",
 ]
 # Development tools (fake upstream servers and their commands, e.g. `manage.py fake_textverified`):
 # installed where the package is present, which the production image is not (.dockerignore). No

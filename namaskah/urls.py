@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import api as accounts_api
+from hooks import api as hooks_api
 from monitoring import views as monitoring_views
 from payments import api as payments_api
 from payments import webhooks as payments_webhooks
@@ -20,6 +21,9 @@ api = [
     path("account/transactions", accounts_api.TransactionsApi.as_view(), name="api-transactions"),
     path("account/topups", payments_api.TopUpsApi.as_view(), name="api-topups"),
     path("account/topups/<uuid:pk>", payments_api.TopUpDetailApi.as_view(), name="api-topup-detail"),
+    path("account/webhooks", hooks_api.WebhooksApi.as_view(), name="api-webhooks"),
+    path("account/webhooks/<int:pk>", hooks_api.WebhookDetailApi.as_view(), name="api-webhook-detail"),
+    path("account/webhooks/<int:pk>/test", hooks_api.WebhookTestApi.as_view(), name="api-webhook-test"),
     path("verify/create", verifications_api.CreateVerificationApi.as_view(), name="api-verify-create"),
     path("verify", verifications_api.VerificationListApi.as_view(), name="api-verify-list"),
     path("verify/<uuid:pk>", verifications_api.VerificationDetailApi.as_view(), name="api-verify-detail"),
@@ -54,4 +58,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("verifications.urls")),
     path("", include("payments.urls")),
+    path("", include("hooks.urls")),
 ]

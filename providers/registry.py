@@ -1,8 +1,9 @@
 """Which provider serves a request, and the one wrapper every provider call goes through.
 
 `get_provider(name)` returns the provider wrapped in `Guarded`: every call passes the circuit breaker
-and updates provider health. `for_country(country)` picks the provider for a purchase. The mock is
-chosen only by configuration, never as a fallback, and never in production.
+and updates provider health. Which providers serve a purchase is routing's business
+(providers/routing.py, verifications/routing.py); the mock is chosen only by configuration, never as a
+fallback for a real provider.
 """
 from __future__ import annotations
 
@@ -16,15 +17,15 @@ from django.conf import settings
 
 from providers import health as health_module
 from providers.base import (
-    Call, Health, Provider, ProviderRejected, ProviderUnavailable, Rental, RentalStatus, ServiceOffer, Sms,
+    Call, CountryInfo, CountryPrice, Health, Provider, ProviderRejected, ProviderUnavailable, Rental, RentalStatus, ServiceOffer, Sms,
 )
 from providers.breaker import CircuitBreaker, breaker_for
 from providers.metrics import observe_provider_call
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
-# Reachable by name (its own breaker and health), on when SMSACTIVATE_BASE_URL is set. for_country()
-# does not route purchases to it yet: that comes with routing by country (issue 17).
+# Reachable by name (its own breaker and health), on when SMSACTIVATE_BASE_URL is set; purchases reach
+# it through routing by country (providers/routing.py, verifications/routing.py).
 OPTIONAL_PROVIDER_NAMES = ("smsactivate",)
 # Part of the client config: a change rebuilds the client (defaults 0.5, 0.5 and 16).
 OPTIONAL_TEXTVERIFIED_SETTINGS = ("TEXTVERIFIED_BACKOFF_FACTOR", "TEXTVERIFIED_BACKOFF_JITTER", "TEXTVERIFIED_POOL_SIZE",
@@ -89,6 +90,16 @@ class Guarded:
             return None
         return self._call(finish, reference)
 
+    @property
+    def can_recover_lost_purchases(self) -> bool:
+        """Whether the provider has its own search for a purchase whose answer was lost."""
+        return callable(getattr(self.inner, "recover_lost_purchase", None))
+
+    def recover_lost_purchase(self, **search):
+        """Find (and with give_back=True, give back) a number whose purchase answer was lost
+        (providers.smsactivate's Recovery). Only where can_recover_lost_purchases."""
+        return self._call(self.inner.recover_lost_purchase, **search)
+
     def services(self) -> list[ServiceOffer]:
         return self._call(self.inner.services)
 
@@ -97,6 +108,17 @@ class Guarded:
 
     def balance(self) -> Decimal:
         return self._call(self.inner.balance)
+
+    @property
+    def per_country(self) -> bool:
+        """Whether the provider publishes a price table per country (countries(), prices())."""
+        return callable(getattr(self.inner, "prices", None)) and callable(getattr(self.inner, "countries", None))
+
+    def countries(self) -> list[CountryInfo]:
+        return self._call(self.inner.countries)
+
+    def prices(self, **narrow) -> list[CountryPrice]:
+        return self._call(self.inner.prices, **narrow)
 
     def health(self) -> Health:
         """Cached health with the breaker state (see providers.health.provider_health)."""
@@ -189,18 +211,3 @@ def background_provider(name: str) -> Guarded:
             guarded = _background[id(front)] = Guarded(front.inner, breaker=breaker_for(name + BACKGROUND_SUFFIX))
         return guarded
 
-
-def for_country(country) -> Guarded:
-    """The provider that sells numbers for a country. Raises ProviderUnavailable(no_provider_for_country)
-    when the country has no real provider in production."""
-    if settings.PROVIDER == "mock":
-        return get_provider("mock")
-    name = getattr(country, "provider", None)
-    if name == "mock" and not settings.DEBUG:
-        # Never sell fictional numbers to paying customers.
-        raise ProviderUnavailable(f"No provider serves {getattr(country, 'name', country)} in this deployment.",
-                                  code="no_provider_for_country")
-    if name not in PROVIDER_NAMES:
-        raise ProviderUnavailable(f"No provider serves {getattr(country, 'name', country)}.",
-                                  code="no_provider_for_country")
-    return get_provider(name)

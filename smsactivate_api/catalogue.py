@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from providers.base import ProviderUnavailable
-from providers.breaker import OPEN
-from providers.registry import for_country
 from smsactivate_api.answers import Answer, Refusal, json_answer
-from verifications import selectors
+from verifications import routing, selectors
 from verifications.models import Capability, Country, Service
 
-# What getPrices and getNumbersStatus say is in stock: our upstreams give no figure, so "on sale" is
-# the protocol's cap (§5), and 0 while the country's provider circuit is open.
+# What getPrices and getNumbersStatus say is in stock: the serving provider's figure capped at the
+# protocol's 100 (§5), 100 where it gives none, and 0 while nobody can sell it (circuits open, sold out).
 STOCK = 100
 
 
@@ -68,12 +65,10 @@ def _on_sale() -> list[Service]:
     return list(Service.objects.filter(enabled=True).select_related("tier").order_by("tier__order", "name"))
 
 
-def _stock(country: Country) -> int:
-    try:
-        provider = for_country(country)
-    except ProviderUnavailable:
+def _stock(plan: routing.Plan) -> int:
+    if not plan.available:
         return 0
-    return 0 if provider.breaker.snapshot().state == OPEN else STOCK
+    return STOCK if plan.stock is None else min(STOCK, plan.stock)
 
 
 def _narrowed(params: dict) -> tuple[list[Country], list[Service]]:
@@ -89,15 +84,13 @@ def _narrowed(params: dict) -> tuple[list[Country], list[Service]]:
 def get_prices(*, params: dict, **_) -> Answer:
     """{country id: {service code: {cost, count, physicalCount}}}: SMS prices as /pricing/quote gives them."""
     countries, offered = _narrowed(params)
+    book = routing.Book()
     table = {}
     for country in countries:
-        stock = _stock(country)
-        table[str(country.protocol_id)] = {
-            service_code(service): {"cost": selectors.price(service=service, country=country,
-                                                            capability=Capability.SMS),
-                                    "count": stock, "physicalCount": stock}
-            for service in offered
-        }
+        row = table[str(country.protocol_id)] = {}
+        for service in offered:
+            plan = book.plan(service=service, country=country, capability=Capability.SMS)
+            row[service_code(service)] = {"cost": plan.price, "count": _stock(plan), "physicalCount": _stock(plan)}
     return json_answer(table)
 
 
@@ -111,17 +104,22 @@ def get_countries(**_) -> Answer:
 
 def get_services_list(*, params: dict, **_) -> Answer:
     countries = sellable_countries()
+    offered = _on_sale()
     if params.get("country") is not None:
-        resolve_country(params["country"], countries)  # every service is sold in every country we sell
+        country = resolve_country(params["country"], countries)
+        book = routing.Book(country=country)
+        offered = [s for s in offered if any(book.plan(service=s, country=country, capability=c).available
+                                             for c in (Capability.SMS, Capability.VOICE) if s.supports(c))]
     return json_answer({"status": "success",
-                        "services": [{"code": service_code(s), "name": s.name} for s in _on_sale()]})
+                        "services": [{"code": service_code(s), "name": s.name} for s in offered]})
 
 
 def get_numbers_status(*, params: dict, **_) -> Answer:
     check_operator(params.get("operator"))
     country = resolve_country(params.get("country"), sellable_countries())
-    stock = _stock(country)
-    return json_answer({f"{service_code(s)}_0": stock for s in _on_sale() if s.supports_sms})
+    book = routing.Book(country=country)
+    return json_answer({f"{service_code(s)}_0": _stock(book.plan(service=s, country=country, capability=Capability.SMS))
+                        for s in _on_sale() if s.supports_sms})
 
 
 def get_operators(*, params: dict, **_) -> Answer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
@@ -20,10 +21,11 @@ from django.utils.html import format_html
 from accounts import services as accounts
 from accounts.admin import BULK_LIMIT, MOVE_MONEY_PERMISSION, LedgerEntryInline, ReadOnlyMixin
 from providers.base import ProviderUnavailable
-from verifications import selectors, services
+from verifications import routing, selectors, services
 from verifications.errors import WrongState
 from verifications.models import (
-    Capability, Country, Message, PricingSettings, PricingTier, ProviderName, Service, Verification, VoiceCall,
+    Capability, Country, Message, PricingSettings, PricingTier, ProviderName, ProviderOffer, Route, Service,
+    Verification, VoiceCall,
 )
 
 WARN = "color:#ba2121;font-weight:bold"
@@ -187,18 +189,79 @@ class ServiceAdmin(admin.ModelAdmin):
                            self._money(sms), self._money(voice))
 
 
+class RouteInline(admin.TabularInline):
+    """Staff's order of providers for this country. No rows: the defaults (verifications.routing)."""
+
+    model = Route
+    fields = ("position", "provider", "enabled")
+    extra = 0
+    ordering = ("position", "id")
+    verbose_name_plural = ("routes: the providers tried for this country, lowest position first (none: the "
+                           "defaults — the US to TextVerified then the second provider, other countries to the "
+                           "providers that sell them)")
+
+
+class OfferInline(ReadOnlyMixin, admin.TabularInline):
+    model = ProviderOffer
+    fields = ("provider", "service", "capability", "cost", "stock", "updated_at")
+    readonly_fields = fields
+    extra = 0
+    verbose_name_plural = "offers (per-provider costs and stock here, from sync_services)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("service")
+
+
+def _provider_label(name: str) -> str:
+    if name == ProviderName.MOCK:
+        return "mock provider — development only"
+    if name == ProviderName.SMSACTIVATE:
+        return settings.SMSACTIVATE_NAME  # the name staff know this provider by
+    return ProviderName(name).label
+
+
+class CountryChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        self.annotate(self.result_list, routing.Book())  # one read of routes and offers for the page
+
+    @staticmethod
+    def annotate(countries, book) -> None:
+        for country in countries:
+            names = [name for name in book.order(country) if book.sells(name, country)]
+            country.serving = (names, "staff routes" if book.routed_by_staff(country) else "defaults")
+
+
 @admin.register(Country)
 class CountryAdmin(admin.ModelAdmin):
-    list_display = ("flag", "name", "code", "protocol_id", "dialling_code", "enabled", "provider_label", "order")
+    list_display = ("flag", "name", "code", "protocol_id", "dialling_code", "enabled", "serving", "order")
     list_display_links = ("flag", "name")
     list_filter = ("enabled", "provider")
     search_fields = ("name", "code", "dialling_code")
+    inlines = [RouteInline, OfferInline]
 
-    @admin.display(description="provider", ordering="provider")
-    def provider_label(self, obj):
-        if obj.provider == ProviderName.MOCK:
-            return format_html('<span style="{}">{}</span>', WARN, "mock provider — development only")
-        return obj.get_provider_display()
+    def get_changelist(self, request, **kwargs):
+        return CountryChangeList
+
+    @admin.display(description="providers, in order")
+    def serving(self, obj):
+        if not hasattr(obj, "serving"):
+            CountryChangeList.annotate([obj], routing.Book(country=obj))
+        names, source = obj.serving
+        if not names:
+            return format_html('<span style="{}">{}</span>', WARN, "none: not on sale")
+        label = " → ".join(_provider_label(n) for n in names)
+        if ProviderName.MOCK in names:
+            return format_html('<span style="{}">{}</span> ({})', WARN, label, source)
+        return f"{label} ({source})"
+
+
+@admin.register(ProviderOffer)
+class ProviderOfferAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("provider", "country", "service", "capability", "cost", "stock", "updated_at")
+    list_filter = ("provider", "capability", "country")
+    search_fields = ("service__slug", "service__name", "country__code")
+    list_select_related = ("country", "service")
 
 
 class MessageInline(ReadOnlyMixin, admin.TabularInline):

@@ -224,9 +224,18 @@ class ServiceOut(serializers.Serializer):
 class ServicesApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: ServiceOut(many=True)}, summary="The catalogue: services with tier and prices")
+    @extend_schema(responses={200: ServiceOut(many=True), **ERRORS},
+                   parameters=[OpenApiParameter("country", str, description=(
+                       "ISO code: that country's prices, null where it cannot be bought there now"))],
+                   summary="The catalogue: services with tier and prices")
     def get(self, request):
-        return Response(selectors.service_catalogue())
+        raw = request.query_params.get("country")
+        country = None
+        if raw is not None:
+            country = Country.objects.filter(code=raw.strip().upper(), enabled=True).first()
+            if country is None:
+                raise serializers.ValidationError({"country": ["Unknown or disabled country."]})
+        return Response(selectors.service_catalogue(country=country))
 
 
 class CountriesApi(APIView):
@@ -234,9 +243,11 @@ class CountriesApi(APIView):
 
     @extend_schema(responses={200: inline_serializer("CountryOut", {
         "code": serializers.CharField(), "name": serializers.CharField(), "dialling_code": serializers.CharField(),
-        "flag": serializers.CharField(), "provider": serializers.CharField(), "available": serializers.BooleanField(),
+        "flag": serializers.CharField(), "provider": serializers.CharField(),
+        "providers": serializers.ListField(child=serializers.CharField()), "available": serializers.BooleanField(),
         "simulated": serializers.BooleanField()}, many=True)},
-        summary="Enabled countries; `simulated` ones are served by the development mock, not real numbers")
+        summary="Enabled countries with the providers serving them in order; `simulated` ones are served by the "
+                "development mock, not real numbers")
     def get(self, request):
         return Response(selectors.country_catalogue())
 
@@ -259,7 +270,7 @@ class QuoteApi(APIView):
         serializer = self.QuoteInputSerializer(data=request.query_params)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.check_available(service=data["service"], country=data["country"], capability=data["capability"])
-        amount = selectors.price(**data)
+        amount = services.check_available(service=data["service"], country=data["country"],
+                                          capability=data["capability"]).price
         return Response({"service": data["service"].slug, "country": data["country"].code,
                          "capability": data["capability"], "currency": "USD", "price": money_str(amount)})

@@ -19,6 +19,7 @@ class Capability(models.TextChoices):
 
 class ProviderName(models.TextChoices):
     TEXTVERIFIED = "textverified", "TextVerified"
+    SMSACTIVATE = "smsactivate", "SMS-Activate protocol (SMSACTIVATE_NAME)"
     MOCK = "mock", "Mock (development only)"
 
 
@@ -94,7 +95,11 @@ class Country(models.Model):
     name = models.CharField(max_length=64)
     dialling_code = models.CharField(max_length=8, help_text="e.g. +1")
     enabled = models.BooleanField(default=True)
-    provider = models.CharField(max_length=32, choices=ProviderName.choices, default=ProviderName.TEXTVERIFIED)
+    # Not the routing (that is Route, or verifications.routing's defaults): "mock" marks a simulated
+    # country, served by the mock in development where no real provider sells it.
+    provider = models.CharField(
+        max_length=32, choices=ProviderName.choices, default=ProviderName.TEXTVERIFIED,
+        help_text="mock: simulated in development where no real provider sells it. Who serves the country: its routes")
     order = models.PositiveSmallIntegerField(default=100)
     protocol_id = models.PositiveIntegerField(
         unique=True, null=True, blank=True,
@@ -118,6 +123,50 @@ class Country(models.Model):
     def flag(self) -> str:
         # Regional indicator symbols: the flag emoji is derived from the ISO code, never stored.
         return "".join(chr(0x1F1E6 + ord(c) - ord("A")) for c in self.code)
+
+
+class Route(models.Model):
+    """Staff's choice of one provider for one country, in order of preference (lowest position first).
+
+    A country with any route rows is routed by them alone (a disabled row keeps that provider out);
+    a country without any follows the defaults of verifications.routing.
+    """
+
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="routes")
+    provider = models.CharField(max_length=32, choices=ProviderName.choices)
+    position = models.PositiveSmallIntegerField(default=0, help_text="lower is tried first")
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["country", "position", "id"]
+        constraints = [models.UniqueConstraint(fields=["country", "provider"], name="route_one_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.country_id}: {self.provider} #{self.position}"
+
+
+class ProviderOffer(models.Model):
+    """What one provider charges us for one service in one country, and its stock, as sync_services
+    last saw it. The price floor (cost + MIN_MARGIN) and routing's "has numbers" read it."""
+
+    provider = models.CharField(max_length=32, choices=ProviderName.choices)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="offers")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="offers")
+    capability = models.CharField(max_length=8, choices=Capability.choices)
+    cost = models.DecimalField(**PRICE)
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text="empty: the provider gives no figure")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["provider", "country", "service", "capability"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "service", "country", "capability"],
+                                    name="offer_one_per_provider_service_country"),
+            models.CheckConstraint(condition=Q(cost__gte=0), name="offer_cost_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.service_id}/{self.capability} in {self.country_id}: {self.cost}"
 
 
 class ActivationNumber(models.Model):

@@ -5,17 +5,22 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from accounts.money import money_str
+from verifications import routing
 from verifications.models import Capability, Country, Message, PricingSettings, Service, Verification, VoiceCall
 
 Status = Verification.Status
 
 
 def price(*, service: Service, country: Country | None, capability: str, voice_premium: Decimal | None = None) -> Decimal:
-    """What the customer pays: the service's tier price, plus the voice premium for voice.
+    """What the customer pays: the service's tier price, plus the voice premium for voice, and in a
+    country never less than the serving provider's cost there plus MIN_MARGIN (verifications.routing).
 
-    The one pricing function: the API quote, the dashboard and the purchase all call it, so the
-    price shown is the price charged. (Country does not change the price yet.)
+    The one pricing function: the API quote, the dashboard and the purchase all call it (or the plan
+    it reads), so the price shown is the price charged. Without a country: the tier price, the
+    lowest any country can charge.
     """
+    if country is not None:
+        return routing.plan_for(service=service, country=country, capability=capability).price
     amount = service.tier.sms_price
     if capability == Capability.VOICE:
         amount += PricingSettings.current().voice_premium if voice_premium is None else voice_premium
@@ -31,36 +36,61 @@ def verifications_for(*, user, status: str | None = None, service: str | None = 
     return rows
 
 
-def service_catalogue() -> list[dict]:
-    """Enabled services with their tier and price per capability (None where not offered)."""
+def service_catalogue(*, country: Country | None = None) -> list[dict]:
+    """Enabled services with their tier and price per capability (None where not offered). With a
+    country: that country's prices, None where no provider sells it there now."""
     premium = PricingSettings.current().voice_premium
+    book = routing.Book(country=country) if country is not None else None
     rows = []
     for service in Service.objects.filter(enabled=True).select_related("tier").order_by("tier__order", "name"):
-        sms = price(service=service, country=None, capability=Capability.SMS)
+        prices = {}
+        for capability in (Capability.SMS, Capability.VOICE):
+            if not service.supports(capability):
+                prices[capability.value] = None
+            elif book is not None:
+                plan = book.plan(service=service, country=country, capability=capability)
+                prices[capability.value] = money_str(plan.price) if plan.available else None
+            else:
+                prices[capability.value] = money_str(price(service=service, country=None, capability=capability,
+                                                           voice_premium=premium))
         rows.append({
             "slug": service.slug, "name": service.name, "tier": service.tier.name,
             "capabilities": [c for c, ok in (("sms", service.supports_sms), ("voice", service.supports_voice)) if ok],
-            "prices": {"sms": money_str(sms) if service.supports_sms else None,
-                       "voice": money_str(price(service=service, country=None, capability=Capability.VOICE,
-                                                voice_premium=premium)) if service.supports_voice else None},
+            "prices": prices,
         })
     return rows
 
 
-def country_catalogue() -> list[dict]:
-    """Enabled countries; a country served by the development mock says so (`simulated`)."""
-    from providers.base import ProviderUnavailable
-    from providers.registry import for_country
+def price_map(*, book: routing.Book | None = None) -> dict[str, dict[str, list]]:
+    """{country code: {service slug: [SMS price, voice price]}} for every enabled country, as strings,
+    None where it cannot be bought now: the dashboard's per-country prices, one Book for all."""
+    book = book or routing.Book()
+    services = list(Service.objects.filter(enabled=True).select_related("tier"))
+    table: dict[str, dict[str, list]] = {}
+    for country in Country.objects.filter(enabled=True):
+        row = table.setdefault(country.code, {})
+        for service in services:
+            cells = []
+            for capability in (Capability.SMS, Capability.VOICE):
+                plan = book.plan(service=service, country=country, capability=capability) \
+                    if service.supports(capability) else None
+                cells.append(money_str(plan.price) if plan is not None and plan.available else None)
+            if any(cells):
+                row[service.slug] = cells
+    return table
 
+
+def country_catalogue(*, book: routing.Book | None = None) -> list[dict]:
+    """Enabled countries with the providers that serve them, in order; a country served by the
+    development mock says so (`simulated`). `available`: some provider this deployment may use sells
+    numbers there (an open circuit pauses purchases, it does not hide the country)."""
+    book = book or routing.Book()
     rows = []
     for country in Country.objects.filter(enabled=True):
-        try:
-            provider = for_country(country).name
-            available = True
-        except ProviderUnavailable:
-            provider, available = country.provider, False
+        names = [name for name in book.order(country) if book.sells(name, country)]
+        provider = names[0] if names else country.provider
         rows.append({"code": country.code, "name": country.name, "dialling_code": country.dialling_code,
-                     "flag": country.flag, "provider": provider, "available": available,
+                     "flag": country.flag, "provider": provider, "providers": names, "available": bool(names),
                      "simulated": provider == "mock"})
     return rows
 

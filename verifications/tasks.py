@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from django.conf import settings
 
 from providers.base import ProviderUnavailable
 from providers.registry import get_provider
 from verifications import checks, services
 from verifications.services import orphans
-from verifications.catalogue import sync_costs
+from verifications.catalogue import sync_costs, synced_providers
 from verifications.reconcile import reconcile as reconcile_drift
 
 log = logging.getLogger(__name__)
@@ -79,13 +78,13 @@ def reconcile() -> int:
 
 @shared_task(name="verifications.sync_services")
 def sync_services() -> None:
-    name = "mock" if settings.PROVIDER == "mock" else "textverified"
-    try:
-        report = sync_costs(provider=get_provider(name))
-    except ProviderUnavailable as exc:
-        # Next hour's run tries again; costs stay as they were meanwhile.
-        log.warning("sync_services: %s is unavailable (%s); costs unchanged", name, exc.code)
-        return
-    log.info("sync_services: %s: %d services, %d prices, %d at or above our price", name, report.services,
+    """Every configured provider's costs and stock per country (verifications.catalogue)."""
+    for name in synced_providers():
+        try:
+            report = sync_costs(provider=get_provider(name))
+        except ProviderUnavailable as exc:
+            # Next hour's run tries again; costs stay as they were meanwhile.
+            log.warning("sync_services: %s is unavailable (%s); costs unchanged", name, exc.code)
+            continue
+        log.info("sync_services: %s: %d services, %d prices, %d at or above our price", name, report.services,
                  report.prices, len(report.negative))
-

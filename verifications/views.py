@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import LedgerEntry
 from namaskah.csp import content_security_policy
-from verifications import selectors, services
+from verifications import routing, selectors, services
 from verifications.api import CallOut, MessageOut, VerificationOut
 from verifications.errors import WrongState
 from verifications.models import Capability, PricingSettings, Service, Verification
@@ -37,10 +37,11 @@ def landing(request):
 @login_required
 def dashboard(request):
     services = selectors.service_catalogue()
-    countries = selectors.country_catalogue()
+    book = routing.Book()  # routes, offers and circuits read once for every country's prices
     return render(request, "verifications/dashboard.html", {
         "tiers": _by_tier(services),
-        "countries": countries,
+        "countries": selectors.country_catalogue(book=book),
+        "prices": selectors.price_map(book=book),
         "active": [_card(v) for v in _active_verifications(request.user)],
         "refresh_interval": settings.MESSAGE_REFRESH_INTERVAL,
         "voice_premium": PricingSettings.current().voice_premium,

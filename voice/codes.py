@@ -12,7 +12,8 @@ homophone ("four eight to nine", "for"), and sometimes runs the two repetitions 
 - a run of 4-8 digits is one occurrence of a code; a longer run made of one 4-8 digit unit repeated
   is that many occurrences; any other longer run (a phone number, two repetitions that disagree) is
   not a code, though its parts may feed the best guess;
-- **confident** needs two equal occurrences and no rival code said twice; the decoder hears the
+- **confident** needs two equal occurrences, no rival code said twice, and no more than
+  MAX_SAID occurrences (a decoder in a loop writes one sentence over and over); the decoder hears the
   same audio the same way, so agreement of the two repetitions is the evidence, and anything less
   (one occurrence, two that differ, a run ragged at an edge with a homophone) is **uncertain** with
   the best guess; no 4-8 digit candidate at all is **none**.
@@ -26,6 +27,9 @@ from dataclasses import dataclass, field
 CONFIDENT, UNCERTAIN, NONE = "confident", "uncertain", "none"
 MIN_DIGITS, MAX_DIGITS = 4, 8
 MAX_REPEATS = 3
+# An IVR says a code two or three times, four with a "press 1 to repeat"; more is a decoder that
+# looped on one sentence ("Your security code is 0 10 1 9 3 3." six times for 070199).
+MAX_SAID = 4
 
 DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
           "seven": "7", "eight": "8", "nine": "9"}
@@ -223,7 +227,7 @@ def code_from_text(text: str) -> tuple[str | None, str]:
             if run.ragged:
                 ragged.add(occurrence)
     repeated = [code for code, n in counts.items() if n >= 2]
-    if len(repeated) == 1 and repeated[0] not in ragged:
+    if len(repeated) == 1 and repeated[0] not in ragged and counts[repeated[0]] <= MAX_SAID:
         return repeated[0], CONFIDENT
     if repeated:
         best = max(repeated, key=lambda code: (counts[code], -order.index(code)))
@@ -240,3 +244,12 @@ def code_from_text(text: str) -> tuple[str | None, str]:
     if guesses:
         return guesses[0], UNCERTAIN
     return None, NONE
+
+
+def hears(code: str, text: str) -> bool:
+    """Whether text has code within one run of digits: another pass heard the same digits in a row.
+
+    A soundalike at the run's edge counts as its digit here ("616 to repeat" hears 6162): the run
+    is only confirming a code the first pass read twice, not proposing one.
+    """
+    return any(code in run.lead + run.digits + run.tail for run in runs(text))

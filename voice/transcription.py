@@ -1,13 +1,20 @@
 """Offline transcription of a call recording, and the code it says.
 
 faster-whisper (CTranslate2, int8 on the CPU) with the pinned Whisper tiny.en weights. The decoding
-was tuned with bench/voice (see its results.md): beam search, a prompt that shows the decoder what
-an IVR sounds like and that digits are written as numerals, English only, no timestamp tokens, no
-VAD (it cut digits), and a short temperature fallback capped in tokens so a looping decode ends.
+was tuned with bench/voice on its tuning set only (see results.md): the speech brought to one level
+(voice.audio), beam search, English only, no VAD (it cut digits), a short temperature fallback
+capped in tokens so a looping decode ends, and a digit prompt.
+
+Two passes. The decoder reads the code said twice as two equal runs of digits, but they are not two
+independent hearings: the second copies the first within one window, and the prompt's own digits
+leak into codes ("0 7 6 3" heard as "0 5 6 3" after a prompt saying "0 5 7 6"). So a code the first
+pass reads confidently is confirmed by a second pass that decodes the call with a different prompt
+(other example digits) and without timestamp tokens; a code the second pass does not hear as a run
+of digits is only uncertain. On the tuning set this removed every wrong confident code (4 of 69)
+for 7 right ones; only confident calls pay for the second pass.
 """
 from __future__ import annotations
 
-import io
 import logging
 import os
 import time
@@ -16,16 +23,20 @@ from pathlib import Path
 
 from django.conf import settings
 
-from voice.codes import CONFIDENT, UNCERTAIN, code_from_text
+from voice.audio import SAMPLE_RATE, UndecodableAudio, decode, normalise
+from voice.codes import CONFIDENT, UNCERTAIN, code_from_text, hears
 from voice.weights import TranscriptionUnavailable, default_directory, load
 
 log = logging.getLogger("voice")
 
-SAMPLE_RATE = 16000
-# The digit prompt. Its own code must never come back as a confident code: a decoder that heard
-# nothing may recite its prompt.
-PROMPT = "Your verification code is 4 8 2 9 1 3. Again, your code is 4 8 2 9 1 3."
-PROMPT_CODE = "482913"
+# The digit prompts show the decoder what an IVR sounds like and that digits are written as
+# numerals. The first pass's prompt holds all ten digits (with only "4 8 2 9 1 3" the decoder bent
+# 5, 6, 7 and 0 towards the prompt's digits); the check's prompt is the plain one, so a digit
+# copied from one prompt is not copied from the other. A prompt's own codes never come back
+# confident: a decoder that heard nothing may recite its prompt.
+PROMPT = "Your verification code is 4 8 2 9 1 3. Again, your code is 4 8 2 9 1 3. Your PIN is 0 5 7 6. Once more: 0 5 7 6."
+CHECK_PROMPT = "Your verification code is 4 8 2 9 1 3. Again, your code is 4 8 2 9 1 3."
+PROMPT_CODES = frozenset({"482913", "0576"})
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class Decoding:
     beam_size: int
     prompt: str | None = PROMPT
     # Silero VAD cut digits out of telephone-band TTS in the benchmark (58 % of calls confident
-    # without it, 42 % with it); the no-speech threshold and PROMPT_CODE guard silence instead.
+    # without it, 42 % with it); the no-speech threshold and PROMPT_CODES guard silence instead.
     vad: bool = False
     temperatures: tuple[float, ...] = (0.0, 0.2, 0.4)
     # A decoder stuck in a loop ("9 9 9 9 …") compresses well: above this, decode again warmer.
@@ -44,20 +55,28 @@ class Decoding:
     log_prob_threshold: float | None = -1.0
     no_speech_threshold: float | None = 0.6
     patience: float = 1.0
-    # Without timestamp tokens the benchmark read more calls confidently (62 % against 58 %) and
-    # faster; "Transcribe again" decodes with them, which errs differently.
-    timestamps: bool = False
+    # With the ten-digit prompt, timestamp tokens read more calls confidently (77 % against 72 %
+    # of the tuning set's telephone calls); the check decodes without them, which errs elsewhere.
+    timestamps: bool = True
     # A 15-second call says ~60 tokens; a decoder that loops stops here instead of using 448.
     max_new_tokens: int = 128
+    normalise: bool = True
+    # The pass that must hear a confident code again for it to stay confident (None: no check).
+    check: Decoding | None = None
 
 
 def primary_decoding() -> Decoding:
-    return Decoding(name="primary", beam_size=settings.VOICE_BEAM_SIZE)
+    # No temperature fallback for the check: a check that needs one heard nothing clearly, and the
+    # call stays within its time budget.
+    check = Decoding(name="check", beam_size=settings.VOICE_BEAM_SIZE, prompt=CHECK_PROMPT, timestamps=False,
+                     temperatures=(0.0,))
+    return Decoding(name="primary", beam_size=settings.VOICE_BEAM_SIZE, check=check)
 
 
 def again_decoding() -> Decoding:
-    """The second pass with the same weights, decoding with timestamp tokens: it errs elsewhere."""
-    return replace(primary_decoding(), name="again", timestamps=True)
+    """The second pass with the same weights: the two passes swapped, so it errs elsewhere."""
+    primary = primary_decoding()
+    return replace(primary.check, name="again", check=replace(primary, name="check", check=None))
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,8 @@ class Transcript:
     decoding: str  # "primary" or "again"
     audio_seconds: float
     seconds: float  # wall time to decode and transcribe
+    # What the check pass wrote when it ran (a confident first pass), for the benchmark and logs.
+    check_text: str | None = None
 
 
 def model_directory(model: str) -> tuple[Path, Decoding]:
@@ -98,14 +119,25 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     decoding = decoding or default
     name, whisper = load(directory, cpu_threads=settings.VOICE_CPU_THREADS)
     started = time.perf_counter()
-    samples = _decode(audio)
-    text = _read(whisper, samples, decoding)
+    try:
+        samples = decode(audio)
+    except UndecodableAudio as exc:
+        raise TranscriptionUnavailable(f"the recording could not be decoded: {exc}") from exc
+    # A verification call lasts seconds; a long recording is cut rather than tying up a worker.
+    samples = samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]
+    text = _read(whisper, normalise(samples) if decoding.normalise else samples, decoding)
     code, confidence = code_from_text(text)
-    if code == PROMPT_CODE and confidence == CONFIDENT:
+    if code in PROMPT_CODES and confidence == CONFIDENT:
         confidence = UNCERTAIN
+    check_text = None
+    if confidence == CONFIDENT and decoding.check is not None:
+        check = decoding.check
+        check_text = _read(whisper, normalise(samples) if check.normalise else samples, check)
+        if not hears(code, check_text):
+            confidence = UNCERTAIN
     return Transcript(text=text, code=code, confidence=confidence, model=name, decoding=decoding.name,
                       audio_seconds=round(len(samples) / SAMPLE_RATE, 2),
-                      seconds=round(time.perf_counter() - started, 3))
+                      seconds=round(time.perf_counter() - started, 3), check_text=check_text)
 
 
 def _read(whisper, samples, decoding: Decoding) -> str:
@@ -130,15 +162,3 @@ def _read(whisper, samples, decoding: Decoding) -> str:
     except Exception as exc:
         log.exception("voice transcription failed")
         raise TranscriptionUnavailable(f"the transcription failed: {exc}") from exc
-
-
-def _decode(audio: bytes | str | os.PathLike):
-    from faster_whisper import decode_audio  # present: load() succeeded
-
-    source = io.BytesIO(bytes(audio)) if isinstance(audio, (bytes, bytearray, memoryview)) else os.fspath(audio)
-    try:
-        samples = decode_audio(source, sampling_rate=SAMPLE_RATE)
-    except Exception as exc:  # PyAV raises a zoo of errors for bad input; all mean "not audio we can read"
-        raise TranscriptionUnavailable(f"the recording could not be decoded: {exc}") from exc
-    # A verification call lasts seconds; a long recording is cut rather than tying up a worker.
-    return samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]

@@ -72,7 +72,8 @@ def failures(rows: list[dict]) -> str:
         if row["confidence"] == "confident" and row["code"] == row["expected"]:
             continue
         marker = "WRONG CONFIDENT" if row["confidence"] == "confident" else row["confidence"]
-        lines.append(f"  {row['id']}.{row['condition']} [{marker}] said {row['expected']} got {row['code']}: {row['text']!r}")
+        check = f" / check: {row['check']!r}" if row.get("check") else ""
+        lines.append(f"  {row['id']}.{row['condition']} [{marker}] said {row['expected']} got {row['code']}: {row['text']!r}{check}")
     return "\n".join(lines) or "  (none)"
 
 
@@ -94,8 +95,12 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
         f"`python3 bench/voice/run.py --write` — held-out set (seed {seed}), {per_engine} calls per engine, "
         f"each clean, telephone-band and noisy; {machine}.",
         f"Decoding: Whisper tiny.en int8, beam {decoding.beam_size}, VAD {'on' if decoding.vad else 'off'}, "
-        f"digit prompt, temperatures {', '.join(str(t) for t in decoding.temperatures)}, timestamps "
-        f"{'on' if decoding.timestamps else 'off'}.",
+        f"speech {'normalised to one level' if decoding.normalise else 'as recorded'}, ten-digit prompt, "
+        f"temperatures {', '.join(str(t) for t in decoding.temperatures)}, timestamps "
+        f"{'on' if decoding.timestamps else 'off'}; "
+        + (f"a confident code is checked by a second pass (plain prompt, timestamps "
+           f"{'on' if decoding.check.timestamps else 'off'}) and stays confident only if it hears the code."
+           if decoding.check else "no check pass."),
         "",
         table(rows),
         "",

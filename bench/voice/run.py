@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Voice transcription accuracy benchmark: synthetic verification calls through voice.transcribe().
 
-    python3 bench/voice/run.py                       # the held-out report set (seed 2), 30 calls per engine
+    python3 bench/voice/run.py                       # the held-out report set (seed 3), 30 calls per engine
     python3 bench/voice/run.py --set tune            # the tuning set (seed 1): iterate on this one only
     python3 bench/voice/run.py --write               # also update bench/voice/results.md and README's table
-    python3 bench/voice/run.py --set tune --sweep beam3,notimestamps   # compare decodings (see VARIANTS)
+    python3 bench/voice/run.py --set tune --sweep nocheck,nonorm       # compare decodings (see variants())
+    python3 bench/voice/run.py --set first-report    # the first round's report set (seed 2), seen while tuning
     python3 bench/voice/run.py --fixtures voice/tests/fixtures/transcripts.json   # keep what the decoder said
 
 It synthesises calls with flite, festival and espeak-ng (bench/voice/synth.py; `apt-get install flite
@@ -48,9 +49,12 @@ django.setup()
 from bench.voice import report  # noqa: E402
 from bench.voice.synth import Call, make_calls, missing_tools  # noqa: E402
 from voice import TranscriptionUnavailable, transcribe  # noqa: E402
-from voice.transcription import Decoding, primary_decoding  # noqa: E402
+from voice.transcription import CHECK_PROMPT, Decoding, again_decoding, primary_decoding  # noqa: E402
 
-SEEDS = {"tune": 1, "report": 2}
+# The report set is generated fresh for each round of tuning and measured once, after it: seed 2
+# was the first round's, and its failures were read while tuning the second (so it is no longer
+# held out); seed 3 is the second round's.
+SEEDS = {"tune": 1, "first-report": 2, "report": 3}
 CACHE = ROOT / "bench" / "results" / "voice"
 CONDITIONS = ("clean", "telephone", "noisy")
 
@@ -61,16 +65,15 @@ def variants() -> dict[str, Decoding]:
     replace = dataclasses.replace
     return {
         "primary": base,
-        "beam1": replace(base, name="beam1", beam_size=1),
-        "beam3": replace(base, name="beam3", beam_size=3),
-        "beam8": replace(base, name="beam8", beam_size=8),
+        "nocheck": replace(base, name="nocheck", check=None),
+        "nonorm": replace(base, name="nonorm", normalise=False, check=replace(base.check, normalise=False)),
+        "plainprompt": replace(base, name="plainprompt", prompt=CHECK_PROMPT, check=None),
         "notimestamps": replace(base, name="notimestamps", timestamps=False),
+        "nofallback": replace(base, name="nofallback", temperatures=(0.0,), check=replace(base.check, temperatures=(0.0,))),
+        "beam3": replace(base, name="beam3", beam_size=3, check=replace(base.check, beam_size=3)),
         "vad": replace(base, name="vad", vad=True),
-        "onceprompt": replace(base, name="onceprompt", prompt="Your code is 4 8 2 9 1 3. Once again, your code is 4 8 2 9 1 3."),
-        "noprompt": replace(base, name="noprompt", prompt=None),
-        "nofallback": replace(base, name="nofallback", temperatures=(0.0,)),
-        "whisperdefaults": replace(base, name="whisperdefaults", temperatures=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-                                   compression_ratio_threshold=2.4),
+        "noprompt": replace(base, name="noprompt", prompt=None, check=None),
+        "again": again_decoding(),
     }
 
 
@@ -111,10 +114,11 @@ def measure(calls: list[Call], decoding: Decoding, conditions: tuple[str, ...] =
             try:
                 result = transcribe(path, decoding=decoding)
                 code, confidence, text, seconds = result.code, result.confidence, result.text, result.seconds
+                check = result.check_text
             except TranscriptionUnavailable as exc:
-                code, confidence, text, seconds = None, "unavailable", str(exc), 0.0
+                code, confidence, text, seconds, check = None, "unavailable", str(exc), 0.0, None
             rows.append({"id": call.id, "engine": call.engine, "voice": call.voice, "condition": condition,
-                         "expected": call.code, "code": code, "confidence": confidence, "text": text,
+                         "expected": call.code, "code": code, "confidence": confidence, "text": text, "check": check,
                          "seconds": seconds, "cpu": round(time.process_time() - cpu, 3),
                          "audio_seconds": call.seconds, "phrasing": call.phrasing})
     return rows
@@ -160,7 +164,8 @@ def main() -> None:
             print(report.failures(rows))
         if args.fixtures and name == chosen[0]:
             args.fixtures.parent.mkdir(parents=True, exist_ok=True)
-            fixtures = [{"id": f"{row['id']}.{row['condition']}", "expected": row["expected"], "transcript": row["text"]}
+            fixtures = [{"id": f"{row['id']}.{row['condition']}", "expected": row["expected"], "transcript": row["text"],
+                         **({"check": row["check"]} if row["check"] is not None else {})}
                         for row in rows if row["confidence"] != "unavailable"]
             args.fixtures.write_text(json.dumps(fixtures, indent=1) + "\n")
             print(f"wrote {len(fixtures)} transcripts to {args.fixtures}")

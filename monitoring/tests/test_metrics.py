@@ -139,7 +139,7 @@ def test_provider_calls_and_breaker_transitions_are_measured(db, staff, alice, s
     assert after.get("ok", 0) - before.get("ok", 0) >= 2
     assert after.get("unavailable", 0) - before.get("unavailable", 0) == 1
     assert body["providers"]["mock"]["p50_ms"] is not None
-    assert body["breakers"] == {"mock": "open"}
+    assert body["breakers"] == {"mock": "open", "mock-checks": "closed"}  # the checks have their own circuit
     assert {"provider": "mock", "transition": "closed->open", "count": 1} in body["breaker_transitions"]
     text = client.get("/system/metrics?format=prometheus").content.decode()
     assert 'namaskah_breaker_state{provider="mock",state="open"} 1.0' in text

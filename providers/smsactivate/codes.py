@@ -14,6 +14,14 @@ import re
 COUNTRY_IDS: dict[str, int] = {
     "US": 187, "GB": 16, "CA": 36, "DE": 43, "FR": 78, "MX": 54,
     "NL": 48, "ES": 56, "PL": 15, "IN": 22, "BR": 73, "AU": 175,
+    # Beyond the seed's catalogue: countries a provider may sell, added to ours by sync_services.
+    "ID": 6, "PH": 4, "IT": 86, "SE": 46, "PT": 117,
+}
+# ISO alpha-2 -> the international dialling code, for the countries above (a country row needs one).
+DIALLING_CODES: dict[str, str] = {
+    "US": "+1", "GB": "+44", "CA": "+1", "DE": "+49", "FR": "+33", "MX": "+52", "NL": "+31", "ES": "+34",
+    "PL": "+48", "IN": "+91", "BR": "+55", "AU": "+61", "ID": "+62", "PH": "+63", "IT": "+39", "SE": "+46",
+    "PT": "+351",
 }
 COUNTRIES_BY_ID: dict[int, str] = {number: iso for iso, number in COUNTRY_IDS.items()}
 

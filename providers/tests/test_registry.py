@@ -7,14 +7,9 @@ from providers.base import Provider, ProviderRejected, ProviderUnavailable
 from providers.breaker import OPEN, breaker_state
 from providers.health import cached
 from providers.mock import MockProvider
-from providers.registry import Guarded, for_country, get_provider
+from providers import routing
+from providers.registry import Guarded, get_provider
 from providers.textverified import TextVerifiedClient
-from verifications.models import Country
-
-
-def country(provider: str) -> Country:
-    # Unsaved: the registry only reads the field.
-    return Country(code="GB", name="United Kingdom", dialling_code="+44", provider=provider)
 
 
 def test_get_provider_returns_guarded_providers_cached_per_process():
@@ -38,28 +33,54 @@ def test_get_provider_refuses_unknown_names():
         get_provider("twilio")
 
 
+def sells_nothing(name: str) -> bool:
+    return False
+
+
 def test_with_provider_mock_every_country_gets_the_mock(settings):
     settings.PROVIDER = "mock"
-    settings.DEBUG = False
-    assert for_country(country("textverified")).name == "mock"
-    assert for_country(country("mock")).name == "mock"
+    settings.DEBUG = False  # a demo: the mock is the configured primary
+    assert routing.default_order("US", sells=sells_nothing, simulated=False) == ["mock"]
+    assert routing.default_order("GB", sells=sells_nothing, simulated=True) == ["mock"]
 
 
-def test_with_textverified_each_country_uses_its_own_provider_in_development(settings):
+def test_with_textverified_the_mock_stands_in_for_simulated_countries_in_development(settings):
     settings.PROVIDER = "textverified"
     settings.DEBUG = True
-    assert for_country(country("textverified")).name == "textverified"
-    assert for_country(country("mock")).name == "mock"
+    assert routing.default_order("US", sells=sells_nothing, simulated=False) == ["textverified"]
+    assert routing.default_order("GB", sells=sells_nothing, simulated=True) == ["mock"]
+    assert routing.default_order("GB", sells=sells_nothing, simulated=False) == []
 
 
 def test_in_production_a_mock_country_never_gets_fake_numbers(settings):
     settings.PROVIDER = "textverified"
     settings.DEBUG = False
-    assert for_country(country("textverified")).name == "textverified"
-    for provider in ("mock", "unknown"):
-        with pytest.raises(ProviderUnavailable) as caught:
-            for_country(country(provider))
-        assert caught.value.code == "no_provider_for_country"
+    assert routing.default_order("US", sells=sells_nothing, simulated=False) == ["textverified"]
+    assert routing.default_order("GB", sells=sells_nothing, simulated=True) == []
+    assert routing.only_allowed(["mock", "textverified", "unknown"]) == ["textverified"]
+
+
+def test_the_second_provider_serves_what_it_sells_and_backs_up_the_us(settings):
+    settings.PROVIDER, settings.DEBUG = "textverified", True
+    settings.SMSACTIVATE_BASE_URL = "https://smsa.test"
+    sells = {"smsactivate"}.__contains__
+    assert routing.default_order("US", sells=sells, simulated=False) == ["textverified", "smsactivate"]
+    assert routing.default_order("GB", sells=sells, simulated=True) == ["smsactivate"]  # never the mock behind it
+    assert routing.default_order("US", sells=sells_nothing, simulated=False) == ["textverified"]
+
+
+@pytest.mark.parametrize("error, passes", [
+    (ProviderRejected("no", code="no_numbers"), True),
+    (ProviderRejected("dear", code="price_above_cap"), True),
+    (ProviderRejected("where", code="unsupported_country"), True),
+    (ProviderRejected("state", code="not_allowed"), False),
+    (ProviderUnavailable("open", code="circuit_open"), True),
+    (ProviderUnavailable("lost", code="lost_answer"), False),  # it may have sold the number
+    (ProviderUnavailable("slow", code="timeout"), False),
+    (ProviderUnavailable("5xx", code="upstream_error"), False),
+])
+def test_only_failures_that_prove_nothing_was_sold_pass_a_purchase_on(error, passes):
+    assert routing.passes_on(error) is passes
 
 
 def test_guarded_calls_record_health_and_feed_the_breaker(settings):

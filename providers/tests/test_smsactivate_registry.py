@@ -1,14 +1,14 @@
 """The SMS-Activate-protocol provider by name in the registry: guarded by its own breaker, off
-until configured, and not yet a destination of for_country()'s routing."""
+until configured, and counted in by routing only then."""
 import pytest
 
 from fakes.smsactivate import Fault
 from providers.base import ProviderUnavailable
 from providers.breaker import OPEN, breaker_state
-from providers.registry import for_country, get_provider
+from providers import routing
+from providers.registry import get_provider
 from providers.smsactivate import SmsActivateClient
 from providers.tests.smsactivate_support import SMSA_KEY
-from verifications.models import Country
 
 
 @pytest.fixture
@@ -61,8 +61,8 @@ def test_finish_goes_through_the_guard_and_is_a_no_op_for_providers_without_it(c
     assert get_provider("mock").finish("anything") is None
 
 
-def test_routing_does_not_send_purchases_to_it_yet(configured, settings):
-    settings.PROVIDER = "textverified"
-    with pytest.raises(ProviderUnavailable) as caught:
-        for_country(Country(code="GB", name="United Kingdom", dialling_code="+44", provider="smsactivate"))
-    assert caught.value.code == "no_provider_for_country"
+def test_routing_counts_it_in_only_when_configured(configured, settings):
+    settings.PROVIDER, settings.DEBUG = "textverified", False
+    assert routing.configured() == ["textverified", "smsactivate"]
+    settings.SMSACTIVATE_BASE_URL = None
+    assert routing.configured() == ["textverified"] and not routing.allowed("smsactivate")

@@ -46,6 +46,8 @@
     const buttonLabel = button.querySelector(".button-label");
     const errorEl = document.getElementById("create-error");
     const radios = Array.from(form.querySelectorAll('input[name="capability"]'));
+    const pricesEl = document.getElementById("country-prices");
+    const prices = pricesEl ? JSON.parse(pricesEl.textContent) : null;
     let intent = null; // {fingerprint, key}: one Idempotency-Key per purchase intent
     let inFlight = false;
     let wanted = capability(); // the customer's own choice; a service that lacks it only borrows the other
@@ -74,10 +76,17 @@
         capabilityNote.textContent = only.length === 1
           ? option.dataset.name + " is sold for " + (only[0].value === "voice" ? "voice calls" : "SMS") + " only." : "";
       }
-      const amount = option ? option.dataset[capability()] : "";
-      priceEl.textContent = amount ? "$" + amount : "—";
-      priceEl.dataset.amount = amount || "";
       const country = countrySelect.options[countrySelect.selectedIndex];
+      let amount = option ? option.dataset[capability()] : "";
+      // The price in the chosen country (selectors.price_map): it never falls below the serving
+      // provider's cost there plus our margin, and a service no provider sells there has none.
+      const inCountry = prices && country ? prices[country.value] || {} : null;
+      if (option && inCountry) {
+        const cell = inCountry[option.value];
+        amount = cell ? cell[capability() === "voice" ? 1 : 0] || "" : "";
+      }
+      priceEl.textContent = amount ? "$" + amount : (option && country ? "not sold in " + country.value + " now" : "—");
+      priceEl.dataset.amount = amount || "";
       countryNote.hidden = !(country && country.dataset.simulated);
       button.disabled = inFlight || !amount || !country || country.disabled;
     }

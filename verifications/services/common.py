@@ -10,6 +10,7 @@ from django.db.models import F
 
 from accounts import services as accounts
 from accounts.models import User
+from hooks import events as webhook_events
 from providers.base import ProviderError
 from verifications import polling
 from verifications.errors import WrongState
@@ -80,6 +81,7 @@ def refund(verification: Verification, *, memo: str, created_by: User | None = N
     Verification.objects.filter(pk=verification.pk).update(refunded_at=entry.created_at, **BUMP)
     verification.refunded_at = entry.created_at
     polling.changed(verification.pk, capability=verification.capability)
+    webhook_events.refunded(verification, entry)
     return entry
 
 

@@ -21,6 +21,8 @@ from verifications.models import Verification
 log = logging.getLogger(__name__)
 # Give up after this long: the upstream's own rental has expired by then, and staff see the reason.
 GIVE_UP_AFTER = timedelta(hours=2)
+# A lost purchase's number was bought within this long of the purchase (the provider's clock may differ).
+SEARCH_WINDOW = timedelta(minutes=5)
 
 
 def give_back(pk) -> str:
@@ -36,6 +38,8 @@ def give_back(pk) -> str:
         log.error("orphaned purchase %s: the upstream could not be asked for %s; check it by hand",
                   verification.pk, GIVE_UP_AFTER)
         return "gave_up"
+    if provider.can_recover_lost_purchases:
+        return _recover(verification, provider)
     try:
         rental = provider.rent(service=verification.service.provider_service_name,
                                capability=verification.capability, country=verification.country.code,
@@ -55,6 +59,33 @@ def give_back(pk) -> str:
         return "given_back"
     _clear(verification, note=f"orphan: {rental.reference} given back upstream")
     log.info("orphaned purchase %s: rental %s given back upstream", pk, rental.reference)
+    return "given_back"
+
+
+def _recover(verification: Verification, provider) -> str:
+    """A provider with a search of its own (the SMS-Activate protocol's: the same orderId, then its
+    open activations) finds the lost number without buying another where orderId is not honoured."""
+    held = set(Verification.objects.filter(provider=verification.provider, created_at__gte=verification.created_at
+                                           - GIVE_UP_AFTER).exclude(provider_ref="").values_list("provider_ref", flat=True))
+    try:
+        found = provider.recover_lost_purchase(
+            idempotency_key=str(verification.pk), service=verification.service.provider_service_name,
+            country=verification.country.code, capability=verification.capability, max_price=verification.price,
+            since=verification.created_at, until=verification.created_at + SEARCH_WINDOW, exclude=held,
+            give_back=True)
+    except ProviderRejected as exc:
+        # Found, but not given back yet (a cancel too early after the purchase): asked again later.
+        Verification.objects.filter(pk=verification.pk).update(orphan_check_at=timezone.now())
+        raise ProviderUnavailable(f"orphaned purchase {verification.pk}: not given back yet ({exc.code})",
+                                  code="give_back_refused", retry_after=60) from exc
+    except ProviderUnavailable:
+        Verification.objects.filter(pk=verification.pk).update(orphan_check_at=timezone.now())
+        raise
+    if found.rental is None:
+        _clear(verification, note="orphan: nothing rented upstream")
+        return "nothing_sold"
+    _clear(verification, note=f"orphan: {found.rental.reference} given back upstream ({found.found_by})")
+    log.info("orphaned purchase %s: rental %s given back upstream", verification.pk, found.rental.reference)
     return "given_back"
 
 

@@ -11,21 +11,19 @@ from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.models import User
-from providers.base import ProviderRejected, Rental
-from providers.breaker import OPEN
-from providers.base import ProviderUnavailable
-from providers.registry import for_country
-from verifications import checks, polling
+from providers.base import ProviderRejected, ProviderUnavailable, Rental
+from verifications import checks, polling, routing
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax
 from verifications.models import Capability, Country, Service, Verification
-from verifications.selectors import price
 from verifications.services.common import (
     BUMP, Status, cancel_upstream_quietly, fail_and_refund, mark_orphan, release_db_connection,
 )
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # ProviderUnavailable codes raised before any request left: no sale can have happened.
-NEVER_SENT = frozenset({"circuit_open", "not_configured", "no_provider_for_country", "cache_unavailable"})
+# (purchase_settled: routing found the verification settled before asking the next provider.)
+NEVER_SENT = frozenset({"circuit_open", "not_configured", "no_provider_for_country", "cache_unavailable",
+                        "purchase_settled"})
 
 
 def fingerprint(*, service: str, country: str, capability: str) -> str:
@@ -45,8 +43,8 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
     IdempotencyKeyReused, IdempotencyInProgress, ProviderRejected / ProviderUnavailable (the charge
     already refunded).
     """
-    provider = check_available(service=service, country=country, capability=capability)
-    amount = price(service=service, country=country, capability=capability)
+    plan = check_available(service=service, country=country, capability=capability)
+    amount = plan.price
     if max_price is not None and amount > max_price:
         raise PriceAboveMax(price=amount, max_price=max_price)
     request_fp = fingerprint(service=service.slug, country=country.code, capability=capability)
@@ -66,7 +64,7 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
             if account.balance < amount:
                 raise accounts.InsufficientBalance(balance=account.balance, required=amount)
             verification = Verification.objects.create(
-                user=user, service=service, country=country, capability=capability, provider=provider.name,
+                user=user, service=service, country=country, capability=capability, provider=plan.first,
                 price=amount, idempotency_key=idempotency_key or None, request_fingerprint=request_fp,
             )
             accounts.charge_locked(account=account, verification=verification, amount=amount)
@@ -79,8 +77,8 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
 
     release_db_connection()
     try:
-        rental = provider.rent(service=service.provider_service_name, capability=capability, country=country.code,
-                               max_price=amount, idempotency_key=str(verification.pk))
+        # The plan's providers in order, within this request: charged once, whoever sells.
+        rental, provider = routing.rent(plan, verification=verification)
     except ProviderRejected as exc:
         fail_and_refund(verification, reason=f"{exc.code}: {exc.message}"[:255])
         raise
@@ -96,20 +94,19 @@ def purchase(*, user: User, service: Service, country: Country, capability: str,
     return verification, True
 
 
-def check_available(*, service: Service, country: Country, capability: str):
-    """The provider that would serve this purchase. Raises NotAvailable, or ProviderUnavailable for a
-    country that no real provider serves in production."""
+def check_available(*, service: Service, country: Country, capability: str) -> routing.Plan:
+    """The plan this purchase would follow: its price and the providers to try, in order. Raises
+    NotAvailable, ProviderUnavailable (no provider for the country here, every circuit open) or
+    ProviderRejected(no_numbers) before anything is charged."""
     if not service.enabled or not country.enabled:
         raise NotAvailable(f"{service.name} in {country.name} is not available right now")
     if not service.supports(capability):
         raise NotAvailable(f"{service.name} does not offer {Capability(capability).label} verification")
-    provider = for_country(country)
-    # Fail fast before charging while the circuit is open: a clear 503, no charge-and-refund churn.
-    circuit = provider.breaker.snapshot()
-    if circuit.state == OPEN:
-        raise ProviderUnavailable("The number provider is failing; purchases are paused.", code="circuit_open",
-                                  retry_after=circuit.retry_after)
-    return provider
+    plan = routing.plan_for(service=service, country=country, capability=capability)
+    # Fail fast before charging: a clear answer, no charge-and-refund churn.
+    if not plan.available:
+        raise plan.refusal()
+    return plan
 
 
 def _replay(*, user: User, key: str, request_fp: str) -> Verification | None:

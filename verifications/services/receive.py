@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from hooks import events as webhook_events
 from namaskah import cache as shared_cache
-from providers.base import ProviderError
+from providers.base import ProviderError, ProviderRejected
 from providers.registry import background_provider, get_provider
 from verifications import checks, polling, snapshot
 from verifications.errors import WrongState
@@ -165,6 +166,7 @@ def record_received(verification: Verification, items) -> int:
             Verification.objects.filter(pk=verification.pk).update(**BUMP)  # new items, same status
         if fresh or completed:
             polling.changed(verification.pk, capability=verification.capability)
+            webhook_events.received(verification, fresh, completed=completed)
     return len(fresh)
 
 
@@ -186,26 +188,48 @@ EXPIRY_GRACE = timedelta(seconds=60)
 
 
 def expire_with_last_look(verification: Verification) -> bool:
-    """Expiry on schedule (checks at `expires_at`, and the expire_due sweep): one last upstream look
-    under the verification's row lock — the lock record_received takes for every SMS, by check or
-    webhook — then the refund if no code came. A code arriving at the last second is stored, not
-    refunded: the upstream bills it. This is the one place an upstream call runs inside a
-    transaction: without the lock, an SMS stored between the look and the refund would be lost.
-    True if it expired the verification."""
+    """Expiry on schedule (the check due at `expires_at`, and the expire_due sweep). The upstream
+    bills what it delivers, so before the refund: one last look at its SMS/calls, then the number
+    given back upstream — an upstream that refuses because something arrived is looked at once
+    more. What arrived is stored under the verification's row lock and completes the sale; the refund
+    is the conditional update every settlement goes through, which then finds it completed and pays
+    nothing back. So a code arriving at the last second is kept, with no upstream call inside a
+    transaction. If the upstream cannot answer, it is asked again for EXPIRY_GRACE, then the refund
+    is given as promised. True if it expired the verification."""
     now = timezone.now()
-    with transaction.atomic():
-        current = Verification.objects.select_for_update().filter(pk=verification.pk).first()
-        if current is None or current.status != Status.PENDING or not current.expires_at or now < current.expires_at:
-            return False
-        if current.provider_ref:
-            items = _ask_provider(current, background=True)
-            if items is None and now < current.expires_at + EXPIRY_GRACE:
-                return False  # the next check asks again; after the grace the promise to refund wins
-            if items:
-                record_received(current, items)
-        expired = expire(verification=current)
     verification.refresh_from_db()
-    return expired
+    if verification.status != Status.PENDING or not verification.expires_at or now < verification.expires_at:
+        return False
+    within_grace = now < verification.expires_at + EXPIRY_GRACE
+    if verification.provider_ref:
+        items = _ask_provider(verification, background=True)
+        if items is None and within_grace:
+            return False  # the next check asks again
+        if items:
+            record_received(verification, items)
+        if verification.status == Status.PENDING and not has_code(verification):
+            given_back = _give_back_at_expiry(verification)
+            if given_back is None and within_grace:
+                return False
+    return expire(verification=verification)
+
+
+def _give_back_at_expiry(verification: Verification) -> bool | None:
+    """Cancel the expired number upstream so that nothing can arrive (and be billed) after our
+    refund. True given back, False refused (then looked at once more), None upstream unavailable."""
+    provider = background_provider(verification.provider)
+    try:
+        provider.cancel(verification.provider_ref)
+    except ProviderRejected:
+        # Already over upstream, or something arrived meanwhile: look once more either way.
+        items = _ask_provider(verification, background=True)
+        if items:
+            record_received(verification, items)
+        return False
+    except ProviderError as exc:
+        log.info("could not give back expired %s upstream: %s", verification.pk, exc.code)
+        return None
+    return True
 
 
 def expire_due(*, limit: int = 500) -> int:

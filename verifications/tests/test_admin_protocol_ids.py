@@ -30,10 +30,14 @@ def test_a_malformed_or_taken_code_is_refused(staff_client, catalogue):
     assert Service.objects.get(pk=catalogue.service.pk).protocol_code is None and other.protocol_code == "wa"
 
 
+NO_INLINE_ROWS = {"routes-TOTAL_FORMS": "0", "routes-INITIAL_FORMS": "0", "offers-TOTAL_FORMS": "0",
+                  "offers-INITIAL_FORMS": "0"}
+
+
 def test_staff_edit_a_country_id(staff_client, catalogue):
     url = reverse("admin:verifications_country_change", args=[catalogue.country.pk])
     form = {"code": "US", "name": "United States", "dialling_code": "+1", "enabled": "on",
-            "provider": "textverified", "order": 0, "protocol_id": "187"}
+            "provider": "textverified", "order": 0, "protocol_id": "187", **NO_INLINE_ROWS}
     assert staff_client.post(url, form).status_code == 302
     assert Country.objects.get().protocol_id == 187
     Country.objects.create(code="GB", name="United Kingdom", dialling_code="+44", provider="mock", protocol_id=16)

@@ -228,3 +228,19 @@ def test_check_outcomes_and_task_outcomes_reach_the_metrics(shop, alice, staff, 
     assert background["tasks"]["verifications.check_verifications"]["succeeded"] >= 1
     text = client.get("/system/metrics", HTTP_ACCEPT="text/plain").content.decode()
     assert 'namaskah_checks_total{outcome="checked"}' in text and "namaskah_queue_depth" in text
+
+
+def test_an_expired_number_is_given_back_upstream_before_the_refund(settings, shop, alice):
+    # Nothing can arrive (and be billed to us) after the customer's refund.
+    with fake_textverified(settings, sms_delay=None) as server:
+        fund(alice, "5.00")
+        verification = buy(api_for(alice), service="telegram")
+        verification.refresh_from_db()
+        with time_machine.travel(verification.expires_at - timedelta(seconds=30)):
+            # Ours expires before the upstream's own end: ours decides.
+            rewrite(verification, expires_at=timezone.now())
+            assert expire_due() == 1
+            record = server.fake.records[verification.provider_ref]
+            assert simulation.view(record.facts, now=timezone.now()).state == RentalState.CANCELLED
+    verification.refresh_from_db()
+    assert verification.status == "expired" and balance(alice) == Decimal("5.00")

@@ -1,8 +1,9 @@
 """code_from_text on what the decoder really wrote for the benchmark's synthetic calls.
 
 voice/tests/fixtures/transcripts.json holds (call id, code said, transcript) for every call of the
-benchmark's held-out set in every condition, as tiny.en transcribed them with the product's decoding
-(written by `python3 bench/voice/run.py --fixtures …`). The decoder errs; these tests hold the rules
+benchmark's first report set (seed 2) in every condition, as tiny.en transcribed them with round
+1's one-pass decoding (written by `python3 bench/voice/run.py --fixtures …`); the two-pass decoding's
+outputs are in test_two_pass_outputs.py. The decoder errs; these tests hold the rules
 to what is theirs: never a confident wrong code when the transcript has the right one, and no fewer
 confident right codes than when the fixture was recorded.
 """
