@@ -15,6 +15,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         if connection.vendor == "postgresql":
             connection.settings_dict.setdefault("TEST", {})
             connection.settings_dict["TEST"]["NAME"] = f"test_{connection.settings_dict['NAME']}_{os.getpid()}"
+        elif connection.vendor == "sqlite":
+            # A file, not Django's shared-cache in-memory database: there a second writer (live_server's
+            # threads, the background_work thread) fails at once with "database table is locked"
+            # instead of waiting its turn as SQLite's busy timeout makes it on a file.
+            import tempfile
+
+            connection.settings_dict.setdefault("TEST", {})
+            connection.settings_dict["TEST"]["NAME"] = os.path.join(tempfile.gettempdir(),
+                                                                    f"namaskah-test-{os.getpid()}.sqlite3")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,6 +64,12 @@ def _fresh_providers():
     checks.forget_memos()
     yield
     checks.forget_memos()
+
+
+@pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path_factory):
+    # Stored call recordings go to a folder of the test's own, never to the checkout's media/.
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))
 
 
 @pytest.fixture(autouse=True)

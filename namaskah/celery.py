@@ -71,6 +71,9 @@ BEAT_SCHEDULE = {
     "reconcile-payments": {"task": "payments.reconcile", "schedule": crontab(minute=17)},
     "audit-ledger": {"task": "accounts.audit_ledger", "schedule": crontab(minute=37)},
     "flush-expired-tokens": {"task": "accounts.flush_expired_tokens", "schedule": crontab(hour=3, minute=47)},
+    # Call recordings whose download failed, tried again once their backoff is over.
+    "fetch-due-recordings": {"task": "verifications.fetch_due_recordings", "schedule": 5.0},
+    "delete-old-recordings": {"task": "verifications.delete_old_recordings", "schedule": crontab(minute=27)},
 }
 
 app.autodiscover_tasks()

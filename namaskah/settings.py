@@ -172,6 +172,25 @@ try:
     VOICE_CPU_THREADS = env.integer(E, "VOICE_CPU_THREADS", 2, minimum=1, maximum=64)
     VOICE_MAX_SECONDS = env.integer(E, "VOICE_MAX_SECONDS", 60, minimum=5, maximum=600)
 
+    # --- Call recordings (verifications/recordings.py) ----------------------------------------
+    # Our copy of each call's recording, fetched from the provider and kept through Django's storage
+    # API: the filesystem under MEDIA_ROOT (a git-ignored folder in development), or any
+    # S3-compatible bucket with RECORDING_STORAGE=s3 (django-storages; its settings below).
+    RECORDING_MAX_BYTES = env.integer(E, "RECORDING_MAX_BYTES", 10 * 1024 * 1024, minimum=1024,
+                                      maximum=200 * 1024 * 1024)
+    RECORDING_TIMEOUT = env.number(E, "RECORDING_TIMEOUT", 30.0, minimum=1, maximum=300)
+    RECORDING_RETENTION_DAYS = env.integer(E, "RECORDING_RETENTION_DAYS", 30, minimum=1, maximum=3650)
+    MEDIA_ROOT = env.absolute_path(E, "MEDIA_ROOT") or str(BASE_DIR / "media")
+    RECORDING_STORAGE = env.choice(E, "RECORDING_STORAGE", "filesystem", ("filesystem", "s3"))
+    AWS_STORAGE_BUCKET_NAME = env.get(E, "AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env.get(E, "AWS_S3_ENDPOINT_URL")
+    AWS_S3_REGION_NAME = env.get(E, "AWS_S3_REGION_NAME")
+    AWS_ACCESS_KEY_ID = env.get(E, "AWS_ACCESS_KEY_ID")
+    AWS_SECRET_ACCESS_KEY = env.get(E, "AWS_SECRET_ACCESS_KEY")
+    AWS_LOCATION = env.get(E, "AWS_LOCATION", "recordings")
+    if RECORDING_STORAGE == "s3" and not AWS_STORAGE_BUCKET_NAME:
+        raise env.ConfigError("AWS_STORAGE_BUCKET_NAME must be set when RECORDING_STORAGE=s3")
+
     # Reserved for Google sign-in; nothing reads them yet.
     GOOGLE_CLIENT_ID = env.get(E, "GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = env.get(E, "GOOGLE_CLIENT_SECRET")
@@ -371,8 +390,16 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"  # never served as such: recordings go out only through their owner's API view
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Private objects only: the recording view reads them with the owner's credentials checked.
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"} if RECORDING_STORAGE == "filesystem" else {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": AWS_STORAGE_BUCKET_NAME, "endpoint_url": AWS_S3_ENDPOINT_URL,
+                    "region_name": AWS_S3_REGION_NAME, "access_key": AWS_ACCESS_KEY_ID,
+                    "secret_key": AWS_SECRET_ACCESS_KEY, "location": AWS_LOCATION, "default_acl": "private",
+                    "querystring_auth": True, "file_overwrite": False},
+    },
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -138,13 +138,25 @@ class Health:
 
 _DIGITS = re.compile(r"(?<!\d)(\d{4,8})(?!\d)")
 _SPLIT_SIX = re.compile(r"(?<!\d)(\d{3})[- ](\d{3})(?!\d)")
+# A letter prefix and digits, as Google writes it: "G-482913 is your Google verification code."
+_PREFIXED = re.compile(r"(?<![\w-])([A-Z]{1,3}-\d{4,8})(?![\w-])")
+# Letters and digits mixed ("AB12CD"), upper case: only after a word that announces a code.
+_ALPHANUMERIC = re.compile(r"\b(?:code|pin|otp|passcode|password|token)\b\W{0,3}(?:is\W{0,3})?"
+                           r"(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])([A-Z0-9]{4,8})\b", re.IGNORECASE)
+_LINK = re.compile(r"\bhttps?://\S+|\bwww\.\S+", re.IGNORECASE)
 
 
 def extract_code(text: str | None) -> str | None:
-    """The verification code in a message text, or None: a 6-digit number first (the common
-    length), then a split form such as 123-456, then any 4-8 digit number."""
+    """The verification code in a message text, or None: a prefixed code such as G-482913, a
+    6-digit number (the common length), a split form such as 123-456, any 4-8 digit number, then
+    a mixed code such as AB12CD after "code"/"PIN"/"OTP". Links are never read for a code (a token
+    in a URL is not one the customer types)."""
     if not text:
         return None
+    text = _LINK.sub(" ", text)
+    prefixed = _PREFIXED.search(text)
+    if prefixed:
+        return prefixed.group(1)
     candidates = _DIGITS.findall(text)
     for candidate in candidates:
         if len(candidate) == 6:
@@ -152,7 +164,12 @@ def extract_code(text: str | None) -> str | None:
     split = _SPLIT_SIX.search(text)
     if split:
         return split.group(1) + split.group(2)
-    return candidates[0] if candidates else None
+    if candidates:
+        return candidates[0]
+    mixed = _ALPHANUMERIC.search(text)
+    if mixed and mixed.group(1).upper() == mixed.group(1):
+        return mixed.group(1)
+    return None
 
 
 @runtime_checkable

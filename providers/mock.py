@@ -27,12 +27,13 @@ from providers import simulation
 from providers.base import (
     Call, Health, ProviderRejected, ProviderUnavailable, Rental, RentalState, RentalStatus, ServiceOffer, Sms,
 )
+from providers.recordings import Recording, identify
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "mock"
 BALANCE = Decimal("1000.00")
-RECORDING_BASE = "https://recordings.mock.invalid"
+RECORDING_SCHEME = "mock-recording:"
 FAILURE_WINDOW = 10  # seconds: an injected read failure lasts at most this long for one reference
 
 
@@ -87,10 +88,21 @@ class MockProvider:
         return [Sms(id=m.id, sender=m.sender, text=m.text, code=m.code, received_at=m.at) for m in seen.sms]
 
     def calls(self, reference: str) -> list[Call]:
+        """Calls as TextVerified lists them: a recording URI each, no transcript, no code."""
         _, seen = self._look(reference, "calls")
-        return [Call(id=m.id, caller=m.sender, received_at=m.at, duration=21,
-                     recording_url=f"{RECORDING_BASE}/{m.id}.mp3", transcription=m.text, code=m.code)
+        return [Call(id=m.id, caller=m.sender, received_at=m.at, duration=_seconds(m.recording),
+                     recording_url=f"{RECORDING_SCHEME}{m.recording}")
                 for m in seen.calls]
+
+    def recording(self, uri: str) -> Recording:
+        """The committed recording a mock call's URI names. ProviderRejected(not_found) for any other URI."""
+        self._pause()
+        self._maybe_fail("recording", uri, window=True)
+        chosen = simulation.recording_named(uri.removeprefix(RECORDING_SCHEME)) if uri.startswith(RECORDING_SCHEME) \
+            else None
+        if chosen is None:
+            raise ProviderRejected("No such mock recording.", code="not_found")
+        return identify(chosen.path.read_bytes(), chosen.content_type)
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -212,6 +224,11 @@ def parse_reference(reference: str) -> simulation.Facts:
         raise ProviderRejected("No such mock rental.", code="not_found") from None
     return simulation.Facts(reference=reference, service=service, capability=capability, created_at=created_at,
                             sms_delay=sms_delay, lifetime=life, country=country)
+
+
+def _seconds(recording: str) -> int | None:
+    chosen = simulation.recording_named(recording)
+    return round(chosen.seconds) if chosen else None
 
 
 def _when(value: str | None) -> datetime | None:

@@ -21,6 +21,7 @@ from providers.base import (
 )
 from providers.breaker import CircuitBreaker, breaker_for
 from providers.metrics import observe_provider_call
+from providers.recordings import Recording
 
 T = TypeVar("T")
 PROVIDER_NAMES = ("textverified", "mock")
@@ -75,6 +76,26 @@ class Guarded:
 
     def calls(self, reference: str) -> list[Call]:
         return self._call(self.inner.calls, reference)
+
+    def recording(self, uri: str) -> Recording:
+        """A call's recording (providers.recordings). ProviderRejected(not_supported) for a provider
+        that hands over no recordings."""
+        fetch = getattr(self.inner, "recording", None)
+        if fetch is None:
+            raise ProviderRejected(f"{self.name} hands over no call recordings.", code="not_supported")
+        # Outside the breaker: recordings may come from another host (a CDN), and a slow or broken
+        # one must not stop purchases; the download is retried with its own backoff.
+        started = time.perf_counter()
+        try:
+            result = fetch(uri)
+        except ProviderUnavailable:
+            self._measure("recording", "unavailable", started)
+            raise
+        except ProviderRejected:
+            self._measure("recording", "rejected", started)
+            raise
+        self._measure("recording", "ok", started)
+        return result
 
     def cancel(self, reference: str) -> None:
         return self._call(self.inner.cancel, reference)

@@ -23,17 +23,20 @@ server, like TextVerified, sells US numbers only.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 
 from providers.base import RentalState
 
 TEST_PRICE = Decimal("0.75")  # TextVerified's test mode price: a lower maxPrice gets PricingFailure
 DEFAULT_SMS_PRICE = Decimal("0.50")
-# Real TextVerified charges about 2.50 for voice. The simulation charges less so that development
-# purchases of voice numbers succeed under our cheapest voice price; sync_services against the real
-# API is what reports voice's negative margin.
+# Real TextVerified charges about 2.50 for voice, and so does the fake TextVerified (its own
+# voice_price). The mock backend charges less so that development purchases of voice numbers
+# succeed under our cheapest voice price.
 VOICE_PRICE = Decimal("1.00")
 DELAYED_SUCCESS_AFTER = 30
 SECOND_CODE_AFTER = 20
@@ -147,13 +150,50 @@ class Outage(Exception):
 
 @dataclass(frozen=True)
 class Message:
-    """An SMS, or for voice rentals a call (`text` is then the transcription)."""
+    """An SMS, or for voice rentals a call: then `text` is empty (upstreams send a recording and no
+    transcript), `recording` names the file it says the code in, and `code` is what that file says."""
 
     id: str
     sender: str
     text: str
     code: str | None
     at: datetime
+    recording: str = ""
+
+
+# Real recordings of IVR calls saying a code (made by bench/voice/make_mock_recordings.py with a
+# Debian TTS voice, through the telephone band): the mock and the fake TextVerified hand these over,
+# so a simulated call goes through the same download, storage and transcription as a real one.
+RECORDINGS_DIR = Path(__file__).resolve().parent.parent / "voice" / "mock_recordings"
+
+
+@dataclass(frozen=True)
+class RecordingFile:
+    file: str
+    code: str
+    content_type: str
+    seconds: float
+
+    @property
+    def path(self) -> Path:
+        return RECORDINGS_DIR / self.file
+
+
+@lru_cache(maxsize=1)
+def recordings() -> tuple[RecordingFile, ...]:
+    manifest = json.loads((RECORDINGS_DIR / "manifest.json").read_text())
+    return tuple(RecordingFile(file=r["file"], code=r["code"], content_type=r["content_type"],
+                                       seconds=float(r["seconds"]))
+                 for r in manifest["recordings"])
+
+
+def recording_for(*, seed: str, index: int = 0) -> RecordingFile:
+    files = recordings()
+    return files[digest("recording", seed, index) % len(files)]
+
+
+def recording_named(name: str) -> RecordingFile | None:
+    return next((r for r in recordings() if r.file == name), None)
 
 
 @dataclass(frozen=True)
@@ -224,14 +264,10 @@ def sms_text(*, service: str, code: str) -> str:
     return template.format(name=display_name(service), code=code)
 
 
-def call_transcript(*, service: str, code: str) -> str:
-    spaced = " ".join(code)
-    return f"Hello. Your {display_name(service)} verification code is {spaced}. Once again, your code is {code}."
-
-
-def price(*, service: str, capability: str, strict: bool) -> Decimal:
-    """What the simulated upstream charges. Raises Refused for unsupported combinations (and, when
-    strict, for service names it does not know)."""
+def price(*, service: str, capability: str, strict: bool, voice_price: Decimal = VOICE_PRICE) -> Decimal:
+    """What the simulated upstream charges (voice: `voice_price`; the fake TextVerified charges the
+    real upstream's). Raises Refused for unsupported combinations (and, when strict, for service
+    names it does not know)."""
     if capability not in CAPABILITIES:
         raise Refused(f"Unsupported capability {capability!r}.", code="invalid_request", upstream_code=None)
     if service in SCENARIOS:
@@ -240,22 +276,23 @@ def price(*, service: str, capability: str, strict: bool) -> Decimal:
     if known is None:
         if strict:
             raise Refused(f"Unknown service {service!r}.", code="unknown_service", upstream_code=None)
-        return VOICE_PRICE if capability == "voice" else DEFAULT_SMS_PRICE
+        return voice_price if capability == "voice" else DEFAULT_SMS_PRICE
     if capability == "voice":
-        return VOICE_PRICE
+        return voice_price
     if known[1] is None:
         raise Refused(f"{known[0]} is not offered with SMS.", code="unknown_service", upstream_code=None)
     return known[1]
 
 
-def check_purchase(*, service: str, capability: str, max_price: Decimal | None, strict: bool) -> Decimal:
+def check_purchase(*, service: str, capability: str, max_price: Decimal | None, strict: bool,
+                   voice_price: Decimal = VOICE_PRICE) -> Decimal:
     """The price a purchase will cost; raises Outage or Refused like the upstream would."""
     if service in OUTAGES:
         raise Outage("The upstream is unavailable.")
     if service in REFUSALS:
         ours, upstream, message = REFUSALS[service]
         raise Refused(message, code=ours, upstream_code=upstream)
-    cost = price(service=service, capability=capability, strict=strict)
+    cost = price(service=service, capability=capability, strict=strict, voice_price=voice_price)
     if max_price is not None and cost > max_price:
         raise Refused(f"The current price {cost} is above the maximum price {max_price}.",
                       code="price_above_cap", upstream_code="PricingFailure")
@@ -292,15 +329,18 @@ def scheduled(facts: Facts) -> list[Message]:
     voice = facts.capability == "voice"
     messages = []
     for index, (offset, value) in enumerate(plan):
+        recording = ""
         if voice:
-            text = call_transcript(service=service, code=value)
+            # A call says the code of the recording it comes with.
+            chosen = recording_for(seed=ref, index=index)
+            text, value, recording = "", chosen.code, chosen.file
             sender = phone_number(seed=f"caller|{service}")
         elif service == "test_html_sms":
             text, sender = HTML_SMS, "22395"
         else:
             text, sender = sms_text(service=service, code=value), str(20000 + digest("sender", service) % 80000)
         at = facts.created_at + timedelta(seconds=offset)
-        messages.append(Message(id=f"{ref}.{index}", sender=sender, text=text, code=value, at=at))
+        messages.append(Message(id=f"{ref}.{index}", sender=sender, text=text, code=value, at=at, recording=recording))
     return messages
 
 

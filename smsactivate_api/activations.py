@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import Account
 from smsactivate_api import catalogue
 from smsactivate_api.answers import USD, Answer, Refusal, json_answer, money, text, when
-from verifications import selectors, services
+from verifications import selectors, services, snapshot
 from verifications.errors import WrongState
 from verifications.models import Capability, Verification, VoiceCall
 
@@ -149,11 +149,12 @@ def get_status_v2(*, user, params: dict, **_) -> Answer:
 def _call(call) -> dict | None:
     if call is None:
         return None
-    # What a VoiceCall row holds today: the provider's recording URL (our own recording endpoint,
-    # with several transcription passes, comes with the voice stage).
+    # The recording is our copy, served to the owner (with the same API key) once we hold it.
+    url = snapshot.recording_path(call.verification_id, call.pk) \
+        if call.recording_state == VoiceCall.Recording.STORED else None
     return {"from": digits(call.caller) or None, "text": call.transcription or None, "code": call.code or None,
-            "dateTime": when(call.received_at), "url": call.recording_url or None,
-            "parsingCount": 1 if call.transcription else 0}
+            "dateTime": when(call.received_at), "url": url,
+            "parsingCount": (1 + call.transcription_requests) if call.transcription else 0}
 
 
 def get_full_sms(*, user, params: dict, **_) -> Answer:

@@ -273,16 +273,17 @@ class MessageInline(ReadOnlyMixin, admin.TabularInline):
 
 class VoiceCallInline(ReadOnlyMixin, admin.TabularInline):
     model = VoiceCall
-    fields = ("received_at", "caller", "duration", "code", "transcription", "recording")
+    fields = ("received_at", "caller", "duration", "recording_info", "transcription_state", "code", "code_confidence",
+              "transcription", "delivered_at")
     readonly_fields = fields
     extra = 0
 
     @admin.display(description="recording")
-    def recording(self, obj):
-        # The URL comes from the provider: link only http(s), never a javascript: or data: URL.
-        if obj.recording_url.startswith(("https://", "http://")):
-            return format_html('<a href="{}" rel="noreferrer noopener" target="_blank">listen</a>', obj.recording_url)
-        return obj.recording_url or "—"
+    def recording_info(self, obj):
+        # Staff see the state, never the audio (only the verification's owner is served it), nor the
+        # upstream's URI (it needs our credentials); the error text comes from us.
+        detail = f"{obj.recording_size} bytes, {obj.recording_content_type}" if obj.recording_size else obj.recording_error
+        return f"{obj.get_recording_state_display()} ({obj.recording_attempts} attempts){': ' + detail if detail else ''}"
 
 
 class VerificationLedgerInline(LedgerEntryInline):

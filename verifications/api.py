@@ -17,8 +17,8 @@ from accounts.money import money_str
 from namaskah import ratelimit
 from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
-from verifications import selectors, services
-from verifications.models import Capability, Country, Service, Verification
+from verifications import recordings, selectors, services, snapshot, transcripts
+from verifications.models import Capability, Country, Service, Verification, VoiceCall
 
 
 class VerificationOut(serializers.Serializer):
@@ -137,14 +137,27 @@ class MessageOut(EmptyCodeIsNull, serializers.Serializer):
     received_at = serializers.DateTimeField()
 
 
-class CallOut(EmptyCodeIsNull, serializers.Serializer):
+class CallOut(serializers.Serializer):
+    """A call, in the very shape of the polling read (snapshot.call_json)."""
+
     id = serializers.IntegerField()
     caller = serializers.CharField()
     received_at = serializers.DateTimeField()
     duration = serializers.IntegerField(allow_null=True)
-    recording_url = serializers.CharField()
-    transcription = serializers.CharField()
-    code = serializers.CharField(allow_null=True)
+    recording_url = serializers.CharField(allow_null=True, help_text=(
+        "Our copy of the recording, for the verification's owner (GET, Range requests); null until we hold it"))
+    recording_status = serializers.ChoiceField(choices=VoiceCall.Recording.values, help_text=(
+        "pending: not fetched yet (tried again until expiry); available; unavailable; deleted after the retention"))
+    transcription_status = serializers.ChoiceField(choices=VoiceCall.Transcription.values)
+    transcription = serializers.CharField(help_text="Our offline transcription of the recording (empty until done)")
+    code = serializers.CharField(allow_null=True, help_text="The code the transcription says (a guess when uncertain)")
+    code_confidence = serializers.ChoiceField(choices=VoiceCall.Confidence.values, allow_null=True)
+    transcribed_at = serializers.DateTimeField(allow_null=True)
+    transcribe_again_left = serializers.IntegerField()
+
+    def to_representation(self, instance):
+        return snapshot.call_json(instance.verification_id,
+                                  {name: getattr(instance, name) for name in snapshot.ITEM_FIELDS["calls"]})
 
 
 POLL_PARAMETERS = [
@@ -169,11 +182,61 @@ class MessagesApi(APIView):
 
 class VoiceApi(APIView):
     @extend_schema(responses={200: inline_serializer("VoiceCalls", {
-        "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
+        "status": serializers.CharField(),
+        "code": serializers.CharField(allow_null=True, help_text="The latest confident code of a call, or null"),
         "calls": CallOut(many=True)}), **NOT_MODIFIED, **ERRORS}, parameters=POLL_PARAMETERS,
-        summary="Calls received by a voice verification")
+        summary="Calls received by a voice verification: recording, transcription, code and its confidence")
     def get(self, request, pk):
         return polled(request, pk, kind="calls")
+
+
+class RecordingApi(APIView):
+    @extend_schema(responses={(200, "audio/*"): OpenApiResponse(description="The recording (mp3, wav, ogg or m4a)"),
+                              (206, "audio/*"): OpenApiResponse(description="The byte range asked for with Range"),
+                              **ERRORS},
+                   parameters=[OpenApiParameter("Range", str, OpenApiParameter.HEADER,
+                                                description="One byte range, e.g. bytes=0-1023 (players seek)")],
+                   summary="A call's recording, for the verification's owner")
+    def get(self, request, pk, call_id):
+        call = recordings.stored(verification=own_verification(request, pk), call_id=call_id)
+        if call is None:
+            raise Http404  # another user's, unknown, or not (or no longer) ours to serve
+        try:
+            return recording_response(request, call)
+        except FileNotFoundError:
+            raise Http404 from None  # the storage lost it: as good as deleted
+
+
+def recording_response(request, call: VoiceCall) -> HttpResponse:
+    size = call.recording.size
+    wanted = recordings.byte_range(request.headers.get("Range"), size)
+    if wanted is False:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+    else:
+        first, last = wanted or (0, size - 1)
+        with call.recording.open("rb") as f:
+            f.seek(first)
+            body = f.read(last - first + 1)  # at most RECORDING_MAX_BYTES
+        response = HttpResponse(body, status=206 if wanted else 200, content_type=call.recording_content_type)
+        if wanted:
+            response["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    # The owner's only: no shared cache keeps it, and no browser cache outlives the session.
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = f'inline; filename="call-{call.pk}.{call.recording.name.rsplit(".", 1)[-1]}"'
+    return response
+
+
+class TranscribeAgainApi(APIView):
+    @extend_schema(request=None, responses={202: CallOut, **ERRORS}, summary=(
+        f"Transcribe a call once more (another model or decoding); at most {snapshot.MAX_TRANSCRIBE_AGAIN} per call"))
+    def post(self, request, pk, call_id):
+        try:
+            call = transcripts.request_again(verification=own_verification(request, pk), call_id=call_id)
+        except VoiceCall.DoesNotExist:
+            raise Http404 from None
+        return Response(CallOut(call).data, status=202)
 
 
 def polled(request, pk, *, kind: str) -> HttpResponse:

@@ -287,19 +287,60 @@ class Message(models.Model):
 
 
 class VoiceCall(models.Model):
+    """A call to a voice verification's number. The provider gives a recording URI (TextVerified
+    transcribes nothing): we fetch our own copy (verifications/recordings.py), transcribe it
+    (verifications/transcripts.py), and the call completes the sale once its recording is ours."""
+
+    class Recording(models.TextChoices):
+        WAITING = "pending", "Not fetched yet"  # fetched again until the verification expires
+        STORED = "available", "Stored"
+        UNAVAILABLE = "unavailable", "Unavailable"  # no URI, refused, or still failing at expiry
+        DELETED = "deleted", "Deleted after the retention period"
+
+    class Transcription(models.TextChoices):
+        PENDING = "pending", "Waiting for the recording or a worker"
+        DONE = "done", "Transcribed"
+        UNAVAILABLE = "unavailable", "Transcription unavailable"
+
+    class Confidence(models.TextChoices):
+        CONFIDENT = "confident", "Confident"
+        UNCERTAIN = "uncertain", "Uncertain"
+        NONE = "none", "No code heard"
+
     verification = models.ForeignKey(Verification, on_delete=models.CASCADE, related_name="calls")
     provider = models.CharField(max_length=32, choices=ProviderName.choices)
     provider_call_id = models.CharField(max_length=128)
     caller = models.CharField(max_length=64, blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
-    recording_url = models.URLField(max_length=1024, blank=True)
+    # The provider's recordingUri: fetched with our credentials, never shown to customers.
+    recording_uri = models.CharField(max_length=1024, blank=True)
+    recording_state = models.CharField(max_length=16, choices=Recording.choices, default=Recording.WAITING)
+    recording = models.FileField(upload_to="recordings/%Y/%m/%d", max_length=255, blank=True)
+    recording_content_type = models.CharField(max_length=32, blank=True)
+    recording_size = models.PositiveIntegerField(null=True, blank=True)
+    recording_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the next download attempt is due (backoff after a failure; a claimed attempt's lease).
+    recording_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    recording_error = models.CharField(max_length=255, blank=True)
+    transcription_state = models.CharField(max_length=16, choices=Transcription.choices,
+                                           default=Transcription.PENDING)
     transcription = models.TextField(blank=True)
     code = models.CharField(max_length=16, blank=True)
+    code_confidence = models.CharField(max_length=16, choices=Confidence.choices, blank=True)
+    transcribed_at = models.DateTimeField(null=True, blank=True)
+    transcription_model = models.CharField(max_length=64, blank=True)
+    # When a transcription was last queued: one still pending long after is queued again (its task was lost).
+    transcription_queued_at = models.DateTimeField(null=True, blank=True)
+    # "Transcribe again" requests so far (at most transcripts.MAX_AGAIN per call).
+    transcription_requests = models.PositiveSmallIntegerField(default=0)
+    # The moment this call completed the sale: its recording became ours, or the provider read the code.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
     stored_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["recording_state", "recording_next_attempt_at"])]
         constraints = [
             models.UniqueConstraint(fields=["provider", "provider_call_id"], name="voicecall_unique_per_provider"),
         ]

@@ -24,8 +24,34 @@ _iso = DateTimeField().to_representation
 
 ITEM_FIELDS = {
     "messages": ("id", "sender", "text", "code", "received_at"),
-    "calls": ("id", "caller", "received_at", "duration", "recording_url", "transcription", "code"),
+    "calls": ("id", "caller", "received_at", "duration", "recording_state", "transcription_state", "transcription",
+              "code", "code_confidence", "transcribed_at", "transcription_requests"),
 }
+# "Transcribe again" at most this often per call (verifications/transcripts.py).
+MAX_TRANSCRIBE_AGAIN = 3
+
+
+def recording_path(verification_id, call_id) -> str:
+    """Where the owner fetches a call's recording (verifications/recordings.py serves it)."""
+    return f"/verify/{verification_id}/calls/{call_id}/recording"
+
+
+def call_json(verification_id, item: dict) -> dict:
+    """A call as the API shows it, from its columns (ITEM_FIELDS["calls"]); CallOut says the same."""
+    stored = item["recording_state"] == VoiceCall.Recording.STORED
+    transcribed_at = _aware(item["transcribed_at"])
+    return {
+        "id": item["id"], "caller": item["caller"], "received_at": _iso(_aware(item["received_at"])),
+        "duration": item["duration"],
+        "recording_url": recording_path(verification_id, item["id"]) if stored else None,
+        "recording_status": item["recording_state"],
+        "transcription_status": item["transcription_state"],
+        "transcription": item["transcription"],
+        "code": item["code"] or None,
+        "code_confidence": item["code_confidence"] or None,
+        "transcribed_at": _iso(transcribed_at) if transcribed_at else None,
+        "transcribe_again_left": max(0, MAX_TRANSCRIBE_AGAIN - item["transcription_requests"]) if stored else 0,
+    }
 
 
 @dataclass
@@ -36,10 +62,13 @@ class Snapshot:
     items: list[dict]
     version: int = 0
     user_id: int | None = None
+    pk: object = None
 
     @property
     def code(self) -> str | None:
-        return latest_code((item["received_at"], item["id"], item["code"]) for item in self.items)
+        # A call's code counts only when confident: an uncertain guess stays on its call.
+        return latest_code((item["received_at"], item["id"], item["code"]) for item in self.items
+                           if item.get("code_confidence", VoiceCall.Confidence.CONFIDENT) == VoiceCall.Confidence.CONFIDENT)
 
     def past_expiry_unsettled(self, now: datetime) -> bool:
         return self.status == Verification.Status.PENDING and self.expires_at is not None and now >= self.expires_at
@@ -90,13 +119,17 @@ def read(*, user_id: int | None, pk, kind: str) -> Snapshot | None:
         item["received_at"] = _aware(item["received_at"])
         items.append(item)
     return Snapshot(status=status, capability=capability, expires_at=_aware(expires_at), items=items,
-                    version=version, user_id=owner)
+                    version=version, user_id=owner, pk=pk)
 
 
 def as_json(snapshot: Snapshot, *, kind: str) -> dict:
     """The API body of GET /verify/{id}/messages (kind "messages") or /voice (kind "calls")."""
     code = snapshot.code
-    items = [{**item, "code": item["code"] or None, "received_at": _iso(item["received_at"])} for item in snapshot.items]
+    if kind == "calls":
+        items = [call_json(snapshot.pk, item) for item in snapshot.items]
+    else:
+        items = [{**item, "code": item["code"] or None, "received_at": _iso(item["received_at"])}
+                 for item in snapshot.items]
     body = {"status": snapshot.status, "code": code}
     if kind == "messages":
         body["expires_at"] = _iso(snapshot.expires_at) if snapshot.expires_at else None

@@ -88,3 +88,8 @@ def sync_services() -> None:
             continue
         log.info("sync_services: %s: %d services, %d prices, %d at or above our price", name, report.services,
                  report.prices, len(report.negative))
+
+
+# The voice tasks live beside the recordings and transcripts they drive; importing them here
+# registers them with the worker (autodiscovery reads each app's tasks module).
+from verifications import voice_tasks  # noqa: E402,F401

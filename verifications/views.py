@@ -23,7 +23,7 @@ from namaskah.csp import content_security_policy
 from verifications import routing, selectors, services
 from verifications.api import CallOut, MessageOut, VerificationOut
 from verifications.errors import WrongState
-from verifications.models import Capability, PricingSettings, Service, Verification
+from verifications.models import Capability, PricingSettings, Service, Verification, VoiceCall
 
 PAGE_SIZE = 20
 ACTIVE_CARDS = 20
@@ -113,7 +113,9 @@ def _card(verification: Verification) -> dict:
         **VerificationOut(verification).data,
         "service_name": verification.service.name,
         "country_label": verification.country.label,
-        "code": selectors.newest_code(items),
+        # A call's code is the verification's only when confident (an uncertain guess stays on its call).
+        "code": selectors.newest_code([c for c in items if c.code_confidence == VoiceCall.Confidence.CONFIDENT]
+                                      if voice else items),
         "messages": [] if voice else MessageOut(items, many=True).data,
         "calls": CallOut(items, many=True).data if voice else [],
     }

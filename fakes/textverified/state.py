@@ -31,6 +31,9 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CAPABILITIES = {"sms": "sms", "voice": "voice", "smsandvoicecombo": "sms"}
 _DETAILS = re.compile(rf"^{API}/verifications/([^/]+)$")
 _ACTION = re.compile(rf"^{API}/verifications/([^/]+)/(cancel|report)$")
+_RECORDING = re.compile(rf"^{API}/recordings/([^/]+)$")
+# What the real upstream charges for a voice verification (contract §12: $2.50 for almost everything).
+VOICE_PRICE = Decimal("2.50")
 
 
 @dataclass
@@ -90,8 +93,10 @@ class FakeTextVerified:
                  sms_delay: float | None = 8.0, lifetime: float = 900, token_lifetime: float = 900,
                  balance: Decimal = Decimal("100.00"), page_size: int = 10, max_pending: int = 100,
                  clock: Callable[[], datetime] = timezone.now, sleep: Callable[[float], None] = time.sleep,
-                 webhook_url: str | None = None, webhook_secret: str | None = None):
+                 webhook_url: str | None = None, webhook_secret: str | None = None,
+                 voice_price: Decimal = VOICE_PRICE):
         self.api_key, self.username = api_key, username
+        self.voice_price = voice_price
         self.latency, self.sms_delay, self.lifetime = latency, sms_delay, lifetime
         self.token_lifetime, self.balance = token_lifetime, balance
         self.page_size, self.max_pending = page_size, max_pending
@@ -138,6 +143,30 @@ class FakeTextVerified:
         if self.webhooks:
             self.webhooks.schedule(reservation_id, message)
         return message.id
+
+    def deliver_call(self, reservation_id: str, *, recording: str | None = None, sender: str = "18005550100") -> str:
+        """A call arrives now, with one of the committed recordings (by file name; None: one chosen
+        by the id). KeyError for an unknown id, ValueError once the number was given back or expired."""
+        now = self.clock()
+        with self.lock:
+            record = self.records[reservation_id]
+            if simulation.view(record.facts, now=now).state not in (RentalState.PENDING, RentalState.COMPLETED):
+                raise ValueError("the verification no longer receives calls")
+            index = len(record.facts.delivered)
+            chosen = (simulation.recording_named(recording) if recording
+                      else simulation.recording_for(seed=reservation_id, index=100 + index))
+            if chosen is None:
+                raise KeyError(recording)
+            message = simulation.Message(id=f"{reservation_id}.call{index}", sender=sender, text="", code=chosen.code,
+                                         at=now, recording=chosen.file)
+            record.facts = replace(record.facts, delivered=record.facts.delivered + (message,))
+        return message.id
+
+    def recording_uri(self, call_id: str, base: str) -> str:
+        """Where a call's recording is: an absolute URL for some calls, a path relative to the base
+        URL for others (the contract allows both), always behind the bearer token."""
+        path = f"{API}/recordings/{call_id}"
+        return f"{base}{path}" if simulation.digest("uri-form", call_id) % 2 else path
 
     def webhook_data(self, reference: str, message_id: str) -> dict | None:
         """The `data` of a v2.sms.received event, or None if that SMS has not (or never) arrived."""
@@ -206,6 +235,8 @@ class FakeTextVerified:
             return self._list_verifications(query, base)
         if method == "GET" and path in (f"{API}/sms", f"{API}/calls"):
             return self._messages(path.rsplit("/", 1)[1], query, base)
+        if method == "GET" and (match := _RECORDING.match(path)):
+            return self._recording(match.group(1))
         if method == "GET" and (match := _DETAILS.match(path)):
             return self._details(match.group(1), base)
         if method == "POST" and (match := _ACTION.match(path)):
@@ -240,7 +271,8 @@ class FakeTextVerified:
         if not service or not capability:
             return _error(400, None, "serviceName and capability are required.")
         try:
-            price = simulation.price(service=service, capability=capability, strict=True)
+            price = simulation.price(service=service, capability=capability, strict=True,
+                                     voice_price=self.voice_price)
         except simulation.Refused as exc:
             return _error(400, exc.upstream_code, exc.message)
         return Reply(200, {"serviceName": service, "price": price}, _mock_header(service))
@@ -280,7 +312,8 @@ class FakeTextVerified:
             return _error(400, None, "serviceName and capability are required.")
         max_price = None if data.get("maxPrice") is None else Decimal(str(data["maxPrice"]))
         try:
-            price = simulation.check_purchase(service=service, capability=capability, max_price=max_price, strict=True)
+            price = simulation.check_purchase(service=service, capability=capability, max_price=max_price, strict=True,
+                                              voice_price=self.voice_price)
         except simulation.Outage as exc:
             return _error(503, None, str(exc))
         except simulation.Refused as exc:
@@ -366,7 +399,7 @@ class FakeTextVerified:
                     code = None if record.facts.service == "test_html_sms" else m.code
                     item.update({"smsContent": m.text, "parsedCode": code, "encrypted": False})
                 else:
-                    item["recordingUri"] = f"{base}/_fake/recordings/{m.id}.mp3"
+                    item["recordingUri"] = self.recording_uri(m.id, base) if m.recording else None
                 items.append((m.at, m.id, item))
         items.sort(key=lambda entry: entry[:2])
         return self._page([item for _, _, item in items], query, f"{base}{API}/{kind}")
@@ -386,6 +419,15 @@ class FakeTextVerified:
         return Reply(200, {"data": chunk, "hasNext": has_next, "hasPrevious": page > 1, "count": len(chunk),
                            "links": {"current": link(page), "previous": link(page - 1 if page > 1 else None),
                                      "next": link(page + 1 if has_next else None)}})
+
+    def _recording(self, call_id: str) -> Reply:
+        vid = call_id.rsplit(".", 1)[0]
+        record, seen = self._look(vid)
+        call = next((m for m in seen.calls if m.id == call_id), None) if record else None
+        chosen = simulation.recording_named(call.recording) if call else None
+        if chosen is None:
+            return Reply(404)
+        return Reply(200, chosen.path.read_bytes(), {"Content-Type": chosen.content_type})
 
     def _action(self, vid: str, action: str) -> Reply:
         now = self.clock()
@@ -431,6 +473,14 @@ class FakeTextVerified:
             except ValueError as exc:
                 return _error(409, None, str(exc))
             return Reply(200, {"id": message_id})
+        if method == "POST" and path == "/_fake/call":
+            try:
+                message_id = self.deliver_call(str(data.get("reservationId")), recording=data.get("recording"))
+            except KeyError:
+                return Reply(404)
+            except ValueError as exc:
+                return _error(409, None, str(exc))
+            return Reply(200, {"id": message_id})
         if method == "POST" and path == "/_fake/faults":
             return self._set_faults(data)
         if method == "POST" and path == "/_fake/reset":
@@ -442,8 +492,6 @@ class FakeTextVerified:
                                    "tokens": len(self.tokens), "faults": len([f for f in self.faults if f.count]),
                                    "requests": dict(self.requests),
                                    "webhooks": dict(self.webhooks.counts) if self.webhooks else None})
-        if method == "GET" and path.startswith("/_fake/recordings/"):
-            return Reply(200, b"ID3 fake recording", {"Content-Type": "audio/mpeg"})
         return Reply(404)
 
     def _set_faults(self, data: dict) -> Reply:

@@ -174,7 +174,7 @@ def test_a_voice_call_with_a_code_is_pushed_with_its_transcription(shop, alice, 
     with django_capture_on_commit_callbacks(execute=True):
         body = buy(api, capability="voice")
         run_checks()
-        voice = api.get(f"/verify/{body['id']}/voice").json()
+    voice = api.get(f"/verify/{body['id']}/voice").json()  # after the transcription committed
     received = [e for e in events(receiver, mine) if e["type"] == "verification.code_received"]
     call = voice["calls"][0]
     assert [(e["data"]["kind"], e["data"]["code"], e["data"]["text"]) for e in received] == [
@@ -194,3 +194,20 @@ def test_an_endpoint_that_asked_for_refunds_only_gets_nothing_else(shop, alice, 
         api.get(f"/verify/{body['id']}/messages")
     assert receiver.requests == [] and not Delivery.objects.exists()
     assert Decimal(api.get("/account").json()["balance"]) == Decimal("4.00")
+
+
+def test_a_voice_call_sends_completed_when_its_recording_is_ours_then_code_received_once_transcribed(
+        shop, alice, hooked, receiver, settings, django_capture_on_commit_callbacks):
+    settings.MOCK_SMS_DELAY = 0
+    mine, _ = hooked
+    api = api_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        body = buy(api, capability="voice")
+        run_checks()  # the call arrives; its recording is fetched, stored and transcribed (eager tasks)
+    kinds = [e["type"] for e in events(receiver, mine)]
+    assert kinds == ["verification.completed", "verification.code_received"], kinds
+    completed, received = events(receiver, mine)
+    voice = api.get(f"/verify/{body['id']}/voice").json()
+    call = voice["calls"][0]
+    assert call["code_confidence"] == "confident" and received["data"]["code"] == call["code"] == voice["code"]
+    assert received["data"]["kind"] == "call" and received["data"]["text"] == call["transcription"]

@@ -61,11 +61,18 @@ def test_it_runs_the_test_mode_scenarios_end_to_end(textverified):
     assert caught.value.code == "no_numbers"
 
 
-def test_a_voice_rental_lists_its_call(textverified):
+def test_a_voice_rental_costs_what_the_upstream_charges_and_lists_its_call(textverified):
+    with pytest.raises(ProviderRejected) as caught:
+        textverified.rent(service="discord", capability="voice", country="US", max_price=Decimal("2.49"),
+                          idempotency_key="cheap")
+    assert caught.value.code == "price_above_cap"
     rental = textverified.rent(service="discord", capability="voice", country="US",
-                               max_price=Decimal("1.05"), idempotency_key="v")
+                               max_price=Decimal("2.75"), idempotency_key="v")
+    assert rental.cost == Decimal("2.50")
     [call] = textverified.calls(rental.reference)
-    assert call.recording_url.endswith(".mp3")
+    assert call.recording_url.endswith(f"/api/pub/v2/recordings/{call.id}") and not call.code
+    recording = textverified.recording(call.recording_url)
+    assert recording.format in ("mp3", "wav", "ogg") and len(recording.content) > 10_000
 
 
 def test_messages_follow_pagination_over_http(textverified, fake_server):

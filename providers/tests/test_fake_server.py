@@ -219,5 +219,10 @@ def test_calls_list_recordings_for_voice(api, fake_server):
     href = api.call("POST", f"{V2}/verifications", json={"serviceName": "discord", "capability": "voice"}).json()["href"]
     vid = href.rsplit("/", 1)[1]
     [call] = api.call("GET", f"{V2}/calls", params={"ReservationId": vid}).json()["data"]
-    assert call["recordingUri"].startswith(fake_server.base_url) and call["to"].isdigit()
-    assert api.call("GET", call["recordingUri"]).status_code == 200
+    assert call["to"].isdigit() and call["recordingUri"].endswith(f"/api/pub/v2/recordings/{call['id']}")
+    uri = call["recordingUri"] if call["recordingUri"].startswith("http") else fake_server.base_url + call["recordingUri"]
+    # Behind the bearer token, like every other route: the real recording of the code.
+    recording = api.call("GET", uri)
+    assert recording.status_code == 200 and recording.headers["Content-Type"].startswith("audio/")
+    assert len(recording.content) > 10_000
+    assert requests.get(uri, timeout=5).status_code == 401

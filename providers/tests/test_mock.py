@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from providers.base import Provider, ProviderRejected, ProviderUnavailable, RentalState
 from providers.mock import MockProvider
+from providers import simulation
 from providers.simulation import HTML_SMS, SCENARIOS
 
 NOW = "2026-06-01 12:00:00+00:00"
@@ -71,15 +72,26 @@ def test_it_never_rents_twice_for_one_idempotency_key_even_across_workers(mock, 
     assert first == second
 
 
-def test_a_voice_rental_gets_a_call_with_a_recording_and_a_transcribed_code(mock, traveller, settings):
+def test_a_voice_rental_gets_a_call_with_a_real_recording_and_no_transcript(mock, traveller, settings):
     settings.MOCK_SMS_DELAY = 5
     rental = rent(mock, capability="voice", max_price="1.05")
     traveller.shift(5)
     assert mock.messages(rental.reference) == []
     [call] = mock.calls(rental.reference)
-    assert call.recording_url.startswith("https://") and call.recording_url.endswith(".mp3")
-    assert call.code and call.code in call.transcription
+    # Like TextVerified: a recording to fetch, and the transcription is ours to make.
+    assert (call.transcription, call.code) == ("", None)
+    chosen = simulation.recording_for(seed=rental.reference)
+    assert call.recording_url == f"mock-recording:{chosen.file}" and call.duration == round(chosen.seconds)
+    recording = mock.recording(call.recording_url)
+    assert recording.content == chosen.path.read_bytes() and recording.content_type == chosen.content_type
     assert mock.status(rental.reference).state == RentalState.COMPLETED
+
+
+def test_it_hands_over_no_recording_for_an_unknown_uri(mock):
+    for uri in ("mock-recording:../manifest.json", "mock-recording:nope.wav", "https://example.com/call-01.ogg"):
+        with pytest.raises(ProviderRejected) as caught:
+            mock.recording(uri)
+        assert caught.value.code == "not_found"
 
 
 def test_it_expires_after_the_lifetime_without_a_code(mock, traveller, settings):

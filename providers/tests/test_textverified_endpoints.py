@@ -160,7 +160,7 @@ def test_it_reads_sms_by_reservation_id_across_pages_with_a_regex_fallback(clien
                    {"id": "s3", "createdAt": "2026-05-28T18:06:00+00:00", "smsContent": None, "parsedCode": None},
                    {"smsContent": "no id, skipped"}]))
     messages = client.messages("lr_01ABC")
-    assert [(m.id, m.code) for m in messages] == [("s1", "481516"), ("s2", "293701"), ("s3", None)]
+    assert [(m.id, m.code) for m in messages] == [("s1", "G-481516"), ("s2", "293701"), ("s3", None)]
     assert messages[0].sender == "" and messages[2].text == ""
     assert first.call_count == second.call_count == 1
     assert all("to=" not in c.request.url for c in rsps.calls)

@@ -23,7 +23,8 @@ from providers.base import (
     Call, Health, ProviderError, ProviderRejected, ProviderUnavailable, Rental, RentalState, RentalStatus,
     ServiceOffer, Sms,
 )
-from providers.textverified import errors, parsing
+from providers.recordings import Recording
+from providers.textverified import errors, parsing, recordings
 from providers.textverified.transport import TokenStore, build_retry, build_session
 
 logger = logging.getLogger(__name__)
@@ -210,6 +211,33 @@ class TextVerifiedClient:
         # By id: pages can shift while we walk them, and an item must not show up twice.
         found = {call.id: call for call in map(parsing.call, items) if call is not None}
         return sorted(found.values(), key=lambda c: (c.received_at, c.id))
+
+    def recording(self, uri: str) -> Recording:
+        """A call's recording (its recordingUri, absolute or relative to the base URL). Raises
+        ProviderRejected (not_found, recording_too_large, unsupported_recording, bad_recording_uri),
+        ProviderUnavailable."""
+        return recordings.download(self, uri)
+
+    # For recordings.download: the session, timeouts and token, with the same rules as every call.
+    @property
+    def session(self) -> requests.Session:
+        return self._session
+
+    @property
+    def timeouts(self) -> tuple[float, float]:
+        return self._timeout
+
+    def same_origin(self, url: str) -> bool:
+        return _origin(url) == self._origin
+
+    def bearer_token(self) -> str:
+        return self._token()
+
+    def forget_token(self, token: str) -> None:
+        self._tokens.drop(token)
+
+    def redact(self, text: str) -> str:
+        return self._redact(text)
 
     # --- actions -------------------------------------------------------------------------------------
 

@@ -253,7 +253,7 @@
     const el = template.content.firstElementChild.cloneNode(true);
     const card = {
       v: v, el: el, status: v.status, code: v.code || null, messages: v.messages || [], calls: v.calls || [],
-      shown: new Set(), busy: false, checking: false, inflight: false, forceNext: false,
+      shown: new Map(), busy: false, checking: false, inflight: false, forceNext: false,
       pollTimer: null, ticker: null, expiryChecked: false, removed: false,
     };
     el.dataset.id = v.id;
@@ -273,6 +273,7 @@
       const target = event.target.closest("button");
       if (!target || !el.contains(target)) return;
       if (target.dataset.copyField) N.copyFrom(target, field(card, target.dataset.copyField).textContent);
+      else if (target.dataset.action === "transcribe") transcribeAgain(card, target);
       else if (target.dataset.action) act(card, target.dataset.action);
     });
 
@@ -282,29 +283,48 @@
     tick(card);
     card.ticker = setInterval(function () { tick(card); }, 1000);
     // A fresh card may be an idempotent replay of one that already settled: one poll fills it in.
-    if (card.status === "pending" || fresh) poll(card, false);
+    if (card.status === "pending" || fresh || processing(card)) poll(card, false);
     updateEmpty();
     if (fresh) el.focus();
     return card;
   }
 
+  /* A voice card's call is delivered once its recording is ours: the sale is complete then. */
+  function delivered(card) {
+    return Boolean(card.code) || card.status === "completed" ||
+      (isVoice(card) && card.calls.some(function (c) { return c.recording_status === "available"; }));
+  }
+
+  /* Calls still on their way to a transcript: the card keeps polling until they get there. */
+  function processing(card) {
+    return isVoice(card) && card.calls.some(function (c) {
+      return c.recording_status === "pending" || c.transcription_status === "pending";
+    });
+  }
+
   function render(card) {
     const pending = card.status === "pending";
     const status = field(card, "status");
-    status.textContent = STATUS_LABEL[card.status] || card.status;
+    const called = isVoice(card) && card.calls.length > 0;
+    status.textContent = pending && called ? "Call received" : STATUS_LABEL[card.status] || card.status;
     status.className = "status status-" + card.status;
     card.el.classList.toggle("final", !pending);
 
     field(card, "code-box").hidden = !card.code;
     field(card, "code").textContent = card.code || "";
-    field(card, "waiting").hidden = !pending || Boolean(card.code);
+    // Nothing says "waiting for the call" above a call that arrived.
+    field(card, "waiting").hidden = !pending || Boolean(card.code) || called;
 
     renderItems(card);
 
     const left = secondsLeft(card);
-    const settleable = pending && !card.code && Boolean(card.v.phone_number) && !card.busy;
+    const settleable = pending && !delivered(card) && Boolean(card.v.phone_number) && !card.busy;
+    // After delivery there is nothing to cancel: the upstream billed the number.
+    button(card, "cancel").hidden = delivered(card);
     button(card, "cancel").disabled = !settleable;
-    button(card, "report").disabled = !settleable;
+    // "Report number" stays after delivery: the upstream decides, and we refund when it accepts.
+    const reportable = card.status === "completed" && left !== null && left > 0 && !card.busy;
+    button(card, "report").disabled = !(settleable || reportable);
     // A completed number still receives SMS until it expires (a second code is normal).
     const receiving = pending || (card.status === "completed" && left !== null && left > 0);
     button(card, "check").disabled = card.busy || card.checking || !receiving;
@@ -317,11 +337,16 @@
     const list = field(card, voice ? "calls" : "messages");
     const items = voice ? card.calls : card.messages;
     field(card, voice ? "calls-empty" : "messages-empty").hidden = items.length > 0;
-    // Append only new items: rebuilding would restart an <audio> that is playing.
+    // Append new items and update calls in place: rebuilding would restart an <audio> that is playing.
     items.forEach(function (item) {
-      if (card.shown.has(item.id)) return;
-      card.shown.add(item.id);
-      list.appendChild(voice ? N.inbox.callItem(item) : N.inbox.messageItem(item));
+      const shown = card.shown.get(item.id);
+      if (shown) {
+        if (voice) N.inbox.updateCall(shown, item);
+        return;
+      }
+      const el = voice ? N.inbox.callItem(item) : N.inbox.messageItem(item);
+      card.shown.set(item.id, el);
+      list.appendChild(el);
     });
   }
 
@@ -380,7 +405,8 @@
     clearTimeout(card.pollTimer);
     tick(card);
     if (card.status === "completed") {
-      showResult(card, "Code received. The charge of " + N.money(card.v.price) + " stands.");
+      showResult(card, (isVoice(card) ? "Call received" : "Code received") + ". The charge of " +
+        N.money(card.v.price) + " stands.");
       return;
     }
     if (result) {
@@ -436,9 +462,23 @@
       card.forceNext = false;
       return poll(card, true);
     }
-    if (card.status === "pending" && !card.removed) {
+    if ((card.status === "pending" || processing(card)) && !card.removed) {
       card.pollTimer = setTimeout(function () { poll(card, false); }, document.hidden ? delay * 3 : delay);
     }
+  }
+
+  /* "Transcribe again": one more pass on a call's recording (at most three per call). */
+  async function transcribeAgain(card, control) {
+    control.disabled = true;
+    showCardError(card, "");
+    try {
+      const result = await N.api("/verify/" + card.v.id + "/calls/" + control.dataset.callId + "/transcribe",
+        { method: "POST" });
+      if (!result.ok) showCardError(card, N.errorOf(result).message || "Could not transcribe again (HTTP " + result.status + ").");
+    } catch (err) {
+      showCardError(card, "Network problem: try again.");
+    }
+    poll(card, false);
   }
 
   async function act(card, action) {
@@ -457,7 +497,10 @@
     const number = card.v.phone_number;
     const question = action === "cancel"
       ? "Cancel the number " + number + " and refund " + N.money(card.v.price) + "?"
-      : "Report the number " + number + " as not working? It will be refunded (" + N.money(card.v.price) + ").";
+      : card.status === "completed"
+        ? "Report the number " + number + " as not working? If the provider accepts the report, it is refunded (" +
+          N.money(card.v.price) + ")."
+        : "Report the number " + number + " as not working? It will be refunded (" + N.money(card.v.price) + ").";
     if (!window.confirm(question)) return;
     card.busy = true;
     showCardError(card, "");

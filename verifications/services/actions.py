@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import AlreadyRefunded
 from providers.base import ProviderError, ProviderRejected
 from providers.registry import get_provider
 from verifications import polling
@@ -68,9 +69,38 @@ def cancel(*, verification: Verification) -> Verification:
 
 
 def report(*, verification: Verification) -> Verification:
-    """Report a number that did not work: report upstream, then refund once. Raises like cancel()."""
+    """Report a number that did not work: report upstream, then refund once. Raises like cancel().
+
+    Also after delivery (the code did not work, say): the upstream decides, and we refund only
+    when it accepts the report, since it then refunds us."""
+    refresh(verification=verification)
+    if verification.status == Status.COMPLETED:
+        return _report_delivered(verification)
     return _give_back(verification, action="report", done="reported", status=Status.FAILED,
                       reason="number reported as not working")
+
+
+def _report_delivered(verification: Verification) -> Verification:
+    if verification.expires_at and timezone.now() >= verification.expires_at:
+        raise WrongState("This number's time is over: it can no longer be reported", code="cannot_report")
+    provider = get_provider(verification.provider)
+    release_db_connection()
+    try:
+        provider.report(verification.provider_ref)
+    except ProviderRejected as exc:
+        raise WrongState(f"The provider refused to report this number: {exc.message}", code="cannot_report") from exc
+    with transaction.atomic():
+        # Conditional, like every settlement: two reports at once refund once.
+        if Verification.objects.filter(pk=verification.pk, status=Status.COMPLETED).update(
+                status=Status.FAILED, status_reason="reported after delivery; the upstream accepted", **BUMP):
+            polling.changed(verification.pk, capability=verification.capability)
+            try:
+                with transaction.atomic():  # a savepoint: the status change stands either way
+                    refund(verification, memo="reported")
+            except AlreadyRefunded:
+                pass  # staff refunded it earlier: never twice
+    verification.refresh_from_db()
+    return verification
 
 
 def staff_cancel(*, verification: Verification, staff: User, reason: str) -> Verification:

@@ -86,9 +86,10 @@ def refund(verification: Verification, *, memo: str, created_by: User | None = N
 
 
 def has_code(verification: Verification) -> bool:
-    """Whether what arrived completes the sale: any SMS, or a call with a code (record_received's rule)."""
+    """Whether what arrived completes the sale: any SMS, or a call whose recording we received (or
+    whose code the provider read), whatever the transcription says (record_received's rule)."""
     if verification.capability == Capability.VOICE:
-        return VoiceCall.objects.filter(verification=verification).exclude(code="").exists()
+        return VoiceCall.objects.filter(verification=verification, delivered_at__isnull=False).exists()
     return Message.objects.filter(verification=verification).exists()
 
 

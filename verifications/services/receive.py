@@ -13,7 +13,7 @@ from hooks import events as webhook_events
 from namaskah import cache as shared_cache
 from providers.base import ProviderError, ProviderRejected
 from providers.registry import background_provider, get_provider
-from verifications import checks, polling, snapshot
+from verifications import checks, polling, recordings, snapshot
 from verifications.errors import WrongState
 from verifications.models import Capability, Message, Verification, VoiceCall
 from verifications.services.common import BUMP, Status, has_code, log, release_db_connection, settle
@@ -132,26 +132,29 @@ def record_received(verification: Verification, items) -> int:
             verification.status = current or verification.status
             return 0
         # A webhook's SMS carries no id, so the same SMS may come back from a poll under another id:
-        # what arrived at the same moment with the same content is the same message.
-        seen = set(model.objects.filter(verification=verification).values_list(
-            "received_at", "transcription" if voice else "text"))
-        fresh = [i for i in items if (i.received_at, i.transcription if voice else i.text) not in seen]
+        # what arrived at the same moment with the same content is the same message. Calls always
+        # come from a poll, with the provider's id (their transcription is ours, written later).
         if voice:
-            VoiceCall.objects.bulk_create([
-                VoiceCall(verification=verification, provider=verification.provider, provider_call_id=c.id,
-                          caller=c.caller[:64], duration=c.duration, recording_url=c.recording_url[:1024],
-                          transcription=c.transcription, code=(c.code or "")[:16], received_at=c.received_at)
-                for c in fresh
-            ], ignore_conflicts=True)
+            seen = set(VoiceCall.objects.filter(verification=verification).values_list("provider_call_id", flat=True))
+            fresh = [c for c in items if c.id not in seen]
+            now = timezone.now()
+            created = VoiceCall.objects.bulk_create([_new_call(verification, c, now) for c in fresh],
+                                                    ignore_conflicts=True)
+            waiting = [c.provider_call_id for c in created if c.recording_state == VoiceCall.Recording.WAITING]
+            if waiting:
+                recordings.enqueue(list(VoiceCall.objects.filter(
+                    provider=verification.provider, provider_call_id__in=waiting).values_list("pk", flat=True)))
         else:
+            seen = set(model.objects.filter(verification=verification).values_list("received_at", "text"))
+            fresh = [i for i in items if (i.received_at, i.text) not in seen]
             Message.objects.bulk_create([
                 Message(verification=verification, provider=verification.provider, provider_message_id=m.id,
                         sender=m.sender[:64], text=m.text, code=(m.code or "")[:16], received_at=m.received_at)
                 for m in fresh
             ], ignore_conflicts=True)
         # Any SMS completes the sale, with or without a code we could read: its text is shown, so
-        # refunding it at expiry would give the code away. A call completes once it has a code
-        # (its recording may still be transcribed into one).
+        # refunding it at expiry would give the code away. A call completes it once its recording
+        # is ours (verifications/recordings.py), or here when the provider read the code itself.
         arrived = any(i.code for i in items) if voice else True
         verification.status = current
         completed = False
@@ -170,11 +173,32 @@ def record_received(verification: Verification, items) -> int:
     return len(fresh)
 
 
+def _new_call(verification: Verification, call, now) -> VoiceCall:
+    # A provider that reads the code itself (the SMS-Activate protocol) delivers it with the call;
+    # otherwise the recording is fetched, and transcribed by us.
+    provider_code = (call.code or "")[:16]
+    recording = VoiceCall.Recording.WAITING if call.recording_url else VoiceCall.Recording.UNAVAILABLE
+    if provider_code or call.transcription:
+        transcription = VoiceCall.Transcription.DONE
+    else:
+        transcription = VoiceCall.Transcription.PENDING if call.recording_url else VoiceCall.Transcription.UNAVAILABLE
+    return VoiceCall(verification=verification, provider=verification.provider, provider_call_id=call.id,
+                     caller=call.caller[:64], duration=call.duration, recording_uri=call.recording_url[:1024],
+                     recording_state=recording, transcription=call.transcription, code=provider_code,
+                     code_confidence=(VoiceCall.Confidence.CONFIDENT if provider_code else
+                                      VoiceCall.Confidence.NONE if call.transcription else ""),
+                     transcription_state=transcription, transcribed_at=now if call.transcription or provider_code
+                     else None, delivered_at=now if provider_code else None, received_at=call.received_at)
+
+
 def expire(*, verification: Verification) -> bool:
     """Expire a pending verification whose time is up without a code, refunding it. True if it did.
     Call expire_with_last_look() instead unless the upstream was asked a moment ago."""
     if verification.expires_at is None or timezone.now() < verification.expires_at:
         return False
+    if verification.capability == Capability.VOICE and verification.status == Status.PENDING:
+        # One last try at each recording still waiting: a call we hold the recording of is never refunded.
+        recordings.fetch_before_expiry(verification)
     if has_code(verification):
         return False
     before = verification.status

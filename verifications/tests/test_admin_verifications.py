@@ -80,7 +80,7 @@ def test_it_shows_messages_calls_and_money_read_only_and_escaped(staff_client, a
                            sender="<b>evil</b>", text="Your code is 123456 <script>alert('sms')</script>",
                            code="123456", received_at=now)
     VoiceCall.objects.create(verification=verification, provider="mock", provider_call_id="c1", caller="+1555",
-                             recording_url="javascript:alert(1)", transcription="<img src=x onerror=alert(1)>",
+                             recording_uri="javascript:alert(1)", transcription="<img src=x onerror=alert(1)>",
                              code="654321", received_at=now)
     content = staff_client.get(reverse("admin:verifications_verification_change", args=[verification.pk])).content.decode()
     assert "Your code is 123456 &lt;script&gt;alert(&#x27;sms&#x27;)&lt;/script&gt;" in content

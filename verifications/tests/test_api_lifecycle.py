@@ -8,8 +8,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import LedgerEntry
-from verifications.models import Message, Verification
+from providers import simulation
+from verifications.models import Message, Verification, VoiceCall
 from verifications.tests.lifecycle import api_for, balance, fund, make_shop, run_checks
+from voice.tests.conftest import speech_installed
 
 
 @pytest.fixture
@@ -51,18 +53,28 @@ def test_it_sells_an_sms_number_and_shows_the_code(shop, alice, instant_sms):
     assert balance(alice) == Decimal("4.00")  # a code arrived: the charge stands
 
 
-def test_it_sells_a_voice_number_with_the_voice_premium_and_shows_the_call(shop, alice, instant_sms):
+def test_it_sells_a_voice_number_with_the_voice_premium_and_shows_the_call(shop, alice, instant_sms,
+                                                                          django_capture_on_commit_callbacks):
     fund(alice, "5.00")
     api = api_for(alice)
     body = create(api, capability="voice").json()
     assert (body["capability"], body["price"]) == ("voice", "1.30")
     assert balance(alice) == Decimal("3.70")
-    run_checks()
+    with django_capture_on_commit_callbacks(execute=True):  # the check, the download and the transcription
+        run_checks()
     voice = api.get(f"/verify/{body['id']}/voice").json()
-    assert voice["status"] == "completed"
+    assert voice["status"] == "completed"  # the mock's recording is ours: the sale is complete
     call = voice["calls"][0]
-    assert call["recording_url"].startswith("http") and call["transcription"]
-    assert voice["code"] == call["code"] and call["code"] in call["transcription"]
+    stored = VoiceCall.objects.get(pk=call["id"])
+    assert call["recording_url"] == f"/verify/{body['id']}/calls/{stored.pk}/recording"
+    assert call["recording_status"] == "available" and stored.recording_size > 1000
+    said = simulation.recording_for(seed=Verification.objects.get(pk=body["id"]).provider_ref).code
+    if speech_installed:
+        assert call["transcription_status"] == "done" and call["transcription"] and call["code"] == said
+        assert voice["code"] == (said if call["code_confidence"] == "confident" else None)
+    else:
+        assert call["transcription_status"] == "unavailable" and voice["code"] is None
+    assert balance(alice) == Decimal("3.70")
 
 
 def test_the_code_does_not_show_before_the_sms_arrives(shop, alice, settings):

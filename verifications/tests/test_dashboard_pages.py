@@ -105,9 +105,10 @@ def test_the_dashboard_lists_the_verifications_still_in_use(alice_client, alice,
     pending = verification(alice, shop)
     receiving = verification(alice, shop, status="completed", service="whatsapp", capability="voice")
     VoiceCall.objects.create(verification=receiving, provider="mock", provider_call_id="c1", caller="+14045550100",
-                             recording_url="https://recordings.example/c1.mp3",
-                             transcription="Your code is 1 2 3 4 5 6",
-                             code="123456", received_at=timezone.now())
+                             recording_uri="https://recordings.example/c1.mp3", recording_state="available",
+                             recording="recordings/c1.mp3", transcription="Your code is 1 2 3 4 5 6",
+                             transcription_state="done", code="123456", code_confidence="confident",
+                             received_at=timezone.now())
     verification(alice, shop, status="completed", minutes_left=-1)  # number no longer receives
     verification(alice, shop, status="cancelled")
     verification(bob, shop)
@@ -116,7 +117,8 @@ def test_the_dashboard_lists_the_verifications_still_in_use(alice_client, alice,
     voice = cards[0]
     assert (voice["service_name"], voice["country_label"], voice["capability"], voice["price"], voice["code"]) == (
         "WhatsApp", "🇺🇸 US · United States", "voice", "1.80", "123456")
-    assert voice["calls"][0]["recording_url"] == "https://recordings.example/c1.mp3"
+    call = VoiceCall.objects.get(verification=receiving)
+    assert voice["calls"][0]["recording_url"] == f"/verify/{receiving.pk}/calls/{call.pk}/recording"
     assert cards[1]["messages"] == [] and cards[1]["code"] is None and cards[1]["phone_number"] == "+12125550123"
 
 

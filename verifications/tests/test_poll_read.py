@@ -52,14 +52,25 @@ def test_the_poll_body_matches_the_serializers_for_calls(shop, alice):
     verification = buy(api, capability="voice")
     now = timezone.now()
     VoiceCall.objects.create(verification=verification, provider="mock", provider_call_id="c1", caller="+15550001",
-                             duration=None, recording_url="https://example.com/r.mp3", transcription="",
+                             duration=None, recording_uri="https://example.com/r.mp3", transcription="",
                              code="", received_at=now)
     VoiceCall.objects.create(verification=verification, provider="mock", provider_call_id="c2", caller="+15550002",
-                             duration=31, recording_url="", transcription="Your code is 9 8 7 6", code="9876",
-                             received_at=now + timedelta(seconds=2))
+                             duration=31, recording_uri="r2", recording_state="available", recording="recordings/r2.ogg",
+                             transcription="Your code is 9 8 7 6", code="9876", code_confidence="confident",
+                             transcription_state="done", transcribed_at=now, received_at=now + timedelta(seconds=2))
+    # An uncertain guess, later: it stays on its call, the verification's code is the confident one.
+    VoiceCall.objects.create(verification=verification, provider="mock", provider_call_id="c3", caller="+15550003",
+                             duration=12, recording_uri="r3", recording_state="available", recording="recordings/r3.ogg",
+                             transcription="Your code is 5 5 5 1", code="5551", code_confidence="uncertain",
+                             transcription_state="done", transcribed_at=now, transcription_requests=1,
+                             received_at=now + timedelta(seconds=4))
     calls = list(verification.calls.all())
     body = api.get(f"/verify/{verification.pk}/voice").json()
     assert body == {"status": "pending", "code": "9876", "calls": CallOut(calls, many=True).data}
+    first, second, third = body["calls"]
+    assert (first["recording_url"], first["recording_status"], first["code_confidence"]) == (None, "pending", None)
+    assert second["recording_url"] == f"/verify/{verification.pk}/calls/{calls[1].pk}/recording"
+    assert (third["code"], third["code_confidence"], third["transcribe_again_left"]) == ("5551", "uncertain", 2)
 
 
 def test_with_the_poller_running_a_first_poll_reads_once_and_checks_the_version_once(

@@ -49,14 +49,13 @@ def test_purchase_sms_code_through_the_real_client(fake, shop, alice):
     assert balance(alice) == Decimal("4.00")
 
 
-def test_voice_through_the_real_client(fake, shop, alice):
+def test_voice_below_the_upstream_cost_is_refused_and_refunded(fake, shop, alice):
+    # The fake charges voice like TextVerified ($2.50): our $1.30 cap makes it refuse (the voice
+    # path end to end is in test_voice_path.py).
     fund(alice, "5.00")
-    api = api_for(alice)
-    body = create(api, capability="voice").json()
-    assert body["price"] == "1.30"
-    run_checks()
-    voice = api.get(f"/verify/{body['id']}/voice").json()
-    assert voice["calls"] and voice["calls"][0]["recording_url"].startswith("http")
+    response = create(api_for(alice), capability="voice")
+    assert response.status_code == 503 and response.json()["error"]["code"] == "price_above_cap"
+    assert balance(alice) == Decimal("5.00")
 
 
 def test_cancel_through_the_real_client_refunds_once(fake, shop, alice, settings):

@@ -1,6 +1,7 @@
 """POST /webhooks/textverified: signed v2.sms.received events complete verifications at once."""
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from providers.textverified import webhooks as tv
 from verifications import checks
-from verifications.models import Message, Verification
+from verifications.models import Message, PricingSettings, Verification
 from verifications.tests.lifecycle import api_for, fake_textverified, fund, make_shop
 
 SECRET = "whsec_" + "k" * 32
@@ -163,6 +164,7 @@ def test_the_fake_server_pushes_each_sms_to_a_live_server(live_server, settings)
 
 
 def test_an_sms_to_a_voice_number_is_acknowledged_and_not_stored(client, fake, shop, alice):
+    PricingSettings.objects.update_or_create(pk=1, defaults={"voice_premium": Decimal("2.00")})  # above $2.50
     fund(alice, "5.00")
     response = api_for(alice).post("/verify/create", {"service": "telegram", "country": "US", "capability": "voice"},
                                    format="json")
