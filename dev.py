@@ -5,6 +5,7 @@
     python3 dev.py run --fakes   # the same, against the fake TextVerified and the fake SMS-Activate provider
     python3 dev.py test    # the test suite (extra arguments go to pytest)
     python3 dev.py bench   # the load benchmark, bench/run.py (extra arguments go to it, e.g. --quick)
+    python3 dev.py bench scaleout   # the checks with 1 and 2 Celery workers, bench/scaleout.py
     python3 dev.py lint    # ruff, and the apps' layering contracts (import-linter, .importlinter)
 
 Each creates .venv and installs requirements.txt when missing or changed. Standard library only.
@@ -237,7 +238,9 @@ def test(args: list[str]) -> None:
 def bench(args: list[str]) -> None:
     ensure_venv()
     os.chdir(ROOT)
-    os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "bench" / "run.py"), *args])
+    # `bench scaleout ...`: the background checks with 1 and 2 Celery workers; anything else: the load benchmark.
+    script, args = ("scaleout.py", args[1:]) if args[:1] == ["scaleout"] else ("run.py", args)
+    os.execv(str(PYTHON), [str(PYTHON), str(ROOT / "bench" / script), *args])
 
 
 def lint(args: list[str]) -> None:

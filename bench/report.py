@@ -8,7 +8,7 @@ from bench.stats import median_of, ratio
 
 NOTES = Path(__file__).resolve().parent / "notes.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-CPU_GROUPS = ("gunicorn", "poller", "postgres", "redis", "fake upstream", "load generator", "other")
+CPU_GROUPS = ("gunicorn", "worker", "beat", "postgres", "redis", "fake upstream", "load generator", "other")
 UPSTREAM_OPERATIONS = (
     ("auth", re.compile(r"^POST /api/pub/v2/auth$")),
     ("quote", re.compile(r"^POST /api/pub/v2/pricing/verifications$")),
@@ -112,7 +112,7 @@ def one_line(result: dict) -> str:
     return (f"{result['rps']} req/s, p50 {result['p50_ms']} / p95 {result['p95_ms']} / p99 {result['p99_ms']} ms, "
             f"errors {result['error_rate']:.2%}, SQL/req {result['server']['queries_per_request']}, "
             f"upstream/{unit or '-'} {per}, PG conns {result['pg_connections']['max_open']}, "
-            f"CPU gunicorn {cpu.get('gunicorn')} poller {cpu.get('poller')} pg {cpu.get('postgres')} fake {cpu.get('fake upstream')} "
+            f"CPU gunicorn {cpu.get('gunicorn')} worker {cpu.get('worker')} beat {cpu.get('beat')} pg {cpu.get('postgres')} fake {cpu.get('fake upstream')} "
             f"gen {cpu.get('load generator')} other {cpu.get('other')} busy {cpu.get('machine busy')} "
             f"workers {cpu.get('gunicorn workers')}; {inside}; {probes}")
 
@@ -253,7 +253,7 @@ def markdown(out: dict) -> str:
     lines += ["", "Where the time goes (medians): CPU in cores (1.0 = one core of the 2), the time requests spend inside "
                   "Django (middleware clock, from /system/metrics), and a /system/live probe every 200 ms during the "
                   "scenario (its round trip is the queueing in front of Django).", "",
-              "| scenario | CPU: gunicorn · poller · postgres · redis · fake · generator · other | CPU ms per request (gunicorn) "
+              "| scenario | CPU: gunicorn · Celery worker · beat · postgres · redis · fake · generator · other | CPU ms per request (gunicorn) "
               "| fixed task ms | inside Django p50 / p99 ms | probe /system/live p50 / p99 ms |",
               "|---|---|---:|---:|---|---:|"]
     short = {"api-verify-create": "create", "api-verify-messages": "messages", "api-verify-detail": "cancel",
@@ -309,17 +309,20 @@ def update_readme(readme: Path, table: str) -> None:
     notes = NOTES.read_text().strip() + "\n" if NOTES.exists() else ""
     body = ("\n`python3 dev.py bench` (or `make bench`, or `python3 bench/run.py`) runs it (8-9 minutes, after waiting up to 3 minutes for the machine to be "
             "quiet; `--quick` is a 3-minute smoke run that leaves this table alone; `python3 dev.py test bench` "
-            "tests the generator's arithmetic). It starts gunicorn with production settings on PostgreSQL, Redis and "
-            "the fake TextVerified, everything on 127.0.0.1, and stops it all at the end.\n\n"
+            "tests the generator's arithmetic). It starts gunicorn with production settings, a Celery worker and one beat on "
+            "PostgreSQL, Redis and the fake TextVerified, everything on 127.0.0.1, and stops it all at the end. "
+            "`python3 dev.py bench scaleout` measures the checks with 1 and 2 workers (below).\n\n"
             + table + ("\n" + notes if notes else ""))
     readme.write_text(text[:start] + body + text[end:])
 
 
 def _background(c: dict) -> str:
-    poller = c.get("poller_threads")
-    if poller is None:  # results from before the poller existed
-        return "no background poller (every poll could call the upstream)"
-    parts = [f"background poller ({poller} threads)" if poller else "no background poller"]
+    if "worker_concurrency" in c:
+        parts = [f"one Celery worker (threads pool, concurrency {c['worker_concurrency']}) and one beat"]
+    elif c.get("poller_threads") is not None:  # results from before Celery (manage.py's old poller)
+        parts = [f"background poller ({c['poller_threads']} threads)"]
+    else:  # results from before any background checks
+        return "no background checks (every poll could call the upstream)"
     if c.get("webhooks"):
         parts.append("SMS pushed by signed webhooks")
     return ", ".join(parts)

@@ -80,11 +80,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=4, help="WEB_CONCURRENCY (default 4)")
     p.add_argument("--threads", type=int, default=32, help="GUNICORN_THREADS (default 32, as gunicorn.conf.py)")
     p.add_argument("--db-pool", type=int, default=10, help="DB_POOL_MAX_SIZE per worker (default 10)")
-    p.add_argument("--poller-threads", type=int, default=32,
-                   help="threads of the background poller, poll_upstream (default 32; 0: no poller, requests "
-                        "poll the provider themselves)")
+    p.add_argument("--worker-concurrency", type=int, default=32,
+                   help="threads of the Celery worker (`celery -A namaskah worker --pool threads`; default 32, "
+                        "as README's production layout); one beat runs beside it")
     p.add_argument("--no-webhooks", action="store_true",
-                   help="the fake does not push SMS to /webhooks/textverified; the poller finds them alone")
+                   help="the fake does not push SMS to /webhooks/textverified; the workers' checks find them alone")
+    p.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", REDIS_URL),
+                   help=f"cache and Celery broker (default $BENCH_REDIS_URL or {REDIS_URL}); its queues are "
+                        "emptied at the start, so give the bench a Redis database of its own")
     p.add_argument("--wrk-connections", type=int, default=32)
     p.add_argument("--log-level", default="warning", choices=("debug", "info", "warning", "error"))
     p.add_argument("--only", help="comma-separated scenarios to run (default: all)")
@@ -107,7 +110,7 @@ def durations(quick: bool, sms_delay: float) -> dict:
     return {"wrk": 8, "mix_warmup": sms_delay + 1, "mix": 20, "poll_warmup": 3, "poll": 18, "bare": 12}
 
 
-def server_env(args, *, port: int, fake_port: int, metrics_dir: str, metrics_token: str) -> dict:
+def server_env(args, *, port: int, fake_port: int, metrics_dir: str, metrics_token: str, beat_dir: str) -> dict:
     # A clean environment: nothing from the caller's shell (DEBUG, MOCK_*, ...) leaks into the run.
     keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ") if k in os.environ}
     return {
@@ -120,7 +123,10 @@ def server_env(args, *, port: int, fake_port: int, metrics_dir: str, metrics_tok
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
         "DB_POOL_MIN_SIZE": "2",
         "DB_POOL_MAX_SIZE": str(args.db_pool),
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": args.redis_url,
+        # The broker is REDIS_URL (settings.py). Beat's schedule file: not in the metrics folder, whose
+        # *.db files prometheus_client reads as its own.
+        "CELERY_BEAT_SCHEDULE_FILENAME": os.path.join(beat_dir, "celerybeat-schedule"),
         "CACHE_KEY_PREFIX": CACHE_PREFIX,
         "PROVIDER": "textverified",
         "TEXTVERIFIED_BASE_URL": f"http://127.0.0.1:{fake_port}",
@@ -196,8 +202,9 @@ class Bench:
         self.base = f"http://{stack.HOST}:{self.port}"
         self.fake_base = f"http://{stack.HOST}:{self.fake_port}"
         self.metrics_dir = tempfile.mkdtemp(prefix="namaskah-bench-metrics-")
+        self.beat_dir = tempfile.mkdtemp(prefix="namaskah-bench-beat-")
         self.env = server_env(args, port=self.port, fake_port=self.fake_port, metrics_dir=self.metrics_dir,
-                              metrics_token=self.metrics_token)
+                              metrics_token=self.metrics_token, beat_dir=self.beat_dir)
         self.wrk = ensure_wrk()
         self.data: dict = {}
         self.pool: list[dict] = []
@@ -205,9 +212,12 @@ class Bench:
     # --- set-up ---------------------------------------------------------------------------------
 
     def start(self) -> None:
-        say(f"PostgreSQL: recreating database {DATABASE}; Redis: clearing keys {CACHE_PREFIX}:* in {REDIS_URL}")
+        redis_url = self.args.redis_url
+        say(f"PostgreSQL: recreating database {DATABASE}; Redis: clearing keys {CACHE_PREFIX}:* and the Celery "
+            f"queues in {redis_url}")
         stack.recreate_database(DATABASE)
-        stack.clear_cache_keys(REDIS_URL, CACHE_PREFIX)
+        stack.clear_cache_keys(redis_url, CACHE_PREFIX)
+        stack.purge_broker(redis_url)
         customers_file = RESULTS / "customers.json"
         subprocess.run([str(stack.PYTHON), "bench/setup_data.py", "--customers", str(self.args.customers),
                         "--out", str(customers_file)], cwd=ROOT, env=self.env, check=True)
@@ -223,10 +233,12 @@ class Bench:
         gunicorn = self.procs.start("gunicorn", [str(stack.GUNICORN), "-c", "gunicorn.conf.py", "namaskah.wsgi"],
                                     self.env)
         stack.wait_http(f"{self.base}/system/live", timeout=30, proc=gunicorn)
-        if self.args.poller_threads:
-            # As in production (README): the poller fetches SMS, customers' polls read the database.
-            self.procs.start("poller", [str(stack.PYTHON), "manage.py", "poll_upstream", "--threads",
-                                        str(self.args.poller_threads)], self.env)
+        # As in production (README): workers check the upstream, customers' polls read the database.
+        celery = [str(stack.PYTHON), "-m", "celery", "-A", "namaskah"]
+        self.procs.start("worker", [*celery, "worker", "--pool", "threads", "--concurrency",
+                                    str(self.args.worker_concurrency), "-n", "bench@%h", "--loglevel", "WARNING"],
+                         self.env)
+        self.procs.start("beat", [*celery, "beat", "--loglevel", "WARNING"], self.env)
         say(f"gunicorn {self.args.workers} workers x {self.args.threads} threads, DB pool {self.args.db_pool}/worker, "
             f"on {self.base}; fake upstream on {self.fake_base} ({self.args.latency * 1000:.0f} ms per call)")
         count = round(self.args.poll_rate * 3)
@@ -259,6 +271,7 @@ class Bench:
     def stop(self) -> None:
         self.procs.stop()
         shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        shutil.rmtree(self.beat_dir, ignore_errors=True)
 
     # --- measurements around a scenario -------------------------------------------------------------
 
@@ -285,8 +298,9 @@ class Bench:
         server_before, upstream_before = self.server_counters(), self.upstream_counters()
         gunicorn_pid = self.procs.started["gunicorn"].pid
         fake_pid = self.procs.started["fake-upstream"].pid
-        poller = self.procs.started.get("poller")
-        pids = {"gunicorn_pid": gunicorn_pid, "fake_pid": fake_pid, "poller_pid": poller.pid if poller else None}
+        worker, beat = self.procs.started.get("worker"), self.procs.started.get("beat")
+        pids = {"gunicorn_pid": gunicorn_pid, "fake_pid": fake_pid, "worker_pids": (worker.pid,) if worker else (),
+                "beat_pid": beat.pid if beat else None}
         cpu_before = stack.cpu_snapshot(**pids, database=DATABASE)
         with stack.PgConnections(DATABASE) as pg, stack.Probe(self.port, "/system/live") as live_probe, \
                 stack.Probe(self.fake_port, "/_fake/ping") as fake_probe, stack.CpuSpeed() as speed:
@@ -406,12 +420,12 @@ def main() -> None:
     host = machine()
     rounds: list[dict] = []
     try:
-        host.update(stack.server_versions(REDIS_URL))
+        host.update(stack.server_versions(args.redis_url))
         host["other_load_at_start"] = wait_for_quiet(args.wait_idle)
         host["cpu_speed_idle_ms"] = round(min(stack._fixed_work() for _ in range(5)), 1)
         bench.start()
-        # The pool's SMS arrive --sms-delay seconds after its purchase (webhooks, then the poller's
-        # follow-ups): let that pass so the first scenario is not billed for it.
+        # The pool's SMS arrive --sms-delay seconds after its purchase (webhooks, then the workers'
+        # checks): let that pass so the first scenario is not billed for it.
         time.sleep(args.sms_delay + 1)
         for r in range(args.runs):
             order = names[r % len(names):] + names[:r % len(names)]  # interleaved: each round starts elsewhere
@@ -421,7 +435,7 @@ def main() -> None:
                 result["round"] = r + 1
                 rounds.append(result)
                 say("  " + report.one_line(result))
-                # The mix leaves numbers waiting for their SMS, which the poller keeps asking about for
+                # The mix leaves numbers waiting for their SMS, which the workers keep asking about for
                 # up to --sms-delay seconds: let that finish so the next scenario is not billed for it.
                 time.sleep(args.sms_delay + 1 if name == "mix" else 1)
     except KeyboardInterrupt:
@@ -429,11 +443,11 @@ def main() -> None:
         raise SystemExit(130)
     finally:
         bench.stop()
-        say("stopped gunicorn and the fake upstream")
+        say("stopped beat, the worker, gunicorn and the fake upstream")
     config = {"workers": args.workers, "threads": args.threads, "db_pool_max": args.db_pool,
               "upstream_latency_ms": round(args.latency * 1000), "sms_delay_s": args.sms_delay,
               "mix_rate": args.mix_rate, "poll_rate": args.poll_rate, "poll_clients": len(bench.pool),
-              "customers": args.customers, "poller_threads": args.poller_threads, "webhooks": not args.no_webhooks, "wrk_connections": args.wrk_connections, "log_level": args.log_level,
+              "customers": args.customers, "worker_concurrency": args.worker_concurrency, "webhooks": not args.no_webhooks, "wrk_connections": args.wrk_connections, "log_level": args.log_level,
               "runs": args.runs, "quick": args.quick, "durations_s": bench.d}
     summary = report.medians(rounds, names)
     verdicts = report.targets(summary, latency_ms=args.latency * 1000)

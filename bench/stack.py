@@ -43,6 +43,21 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# The queues namaskah/celery.py declares, and kombu's Redis bookkeeping of unacknowledged messages.
+BROKER_KEYS = ("default", "checks", "voice", "webhooks", "unacked", "unacked_index", "unacked_mutex")
+
+
+def purge_broker(redis_url: str) -> int:
+    """Empty the broker's queues in the bench's own Redis database (--redis-url): messages left by
+    an earlier run, or by the previous phase, must not be billed to this one."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    deleted = client.delete(*BROKER_KEYS)
+    client.close()
+    return deleted
+
+
 def clear_cache_keys(redis_url: str, prefix: str) -> int:
     """Delete only our prefix's keys: the Redis database may be shared."""
     import redis
@@ -263,10 +278,14 @@ def _machine_busy() -> tuple[float, float]:
     return (sum(values) - idle) / CLOCK_TICK, sum(values) / CLOCK_TICK
 
 
-def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: str, poller_pid: int | None = None) -> dict:
-    """CPU seconds so far per group: gunicorn workers (each), fake upstream, postgres (our database's
-    backends), redis, generator; whatever else the machine did is reported as "other"."""
-    groups: dict[str, float] = {"gunicorn": 0.0, "poller": 0.0, "fake upstream": 0.0, "postgres": 0.0, "redis": 0.0}
+def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: str, worker_pids: tuple[int, ...] = (),
+                 beat_pid: int | None = None) -> dict:
+    """CPU seconds so far per group: gunicorn workers (each), Celery workers (each, under "celery"),
+    beat, fake upstream, postgres (our database's backends), redis, generator; whatever else the
+    machine did is reported as "other"."""
+    groups: dict[str, float] = {"gunicorn": 0.0, "worker": 0.0, "beat": 0.0, "fake upstream": 0.0, "postgres": 0.0,
+                                "redis": 0.0}
+    celery: dict[str, float] = {}
     workers: dict[str, float] = {}
     for pid, comm, ppid, cpu in _processes():
         if gunicorn_pid and (pid == gunicorn_pid or ppid == gunicorn_pid):
@@ -275,8 +294,12 @@ def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: st
                 workers[str(pid)] = cpu
         elif pid == fake_pid:
             groups["fake upstream"] += cpu
-        elif poller_pid and pid == poller_pid:
-            groups["poller"] += cpu
+        elif pid in worker_pids or ppid in worker_pids:  # a threads pool is one process; prefork has children
+            groups["worker"] += cpu
+            root = str(pid if pid in worker_pids else ppid)
+            celery[root] = celery.get(root, 0.0) + cpu
+        elif beat_pid and pid == beat_pid:
+            groups["beat"] += cpu
         elif comm == "postgres" and _postgres_serves(pid, database):
             groups["postgres"] += cpu
         elif comm.startswith("redis-server"):
@@ -285,7 +308,8 @@ def cpu_snapshot(*, gunicorn_pid: int | None, fake_pid: int | None, database: st
     # The generator: this process, plus children that have exited (wrk).
     groups["load generator"] = mine.user + mine.system + mine.children_user + mine.children_system
     busy, total = _machine_busy()
-    return {"groups": groups, "workers": workers, "busy": busy, "total": total, "at": time.monotonic()}
+    return {"groups": groups, "workers": workers, "celery": celery, "busy": busy, "total": total,
+            "at": time.monotonic()}
 
 
 def cpu_usage(before: dict, after: dict) -> dict:
@@ -298,6 +322,9 @@ def cpu_usage(before: dict, after: dict) -> dict:
     cores["gunicorn workers"] = sorted(
         (round((cpu - before["workers"].get(pid, 0.0)) / seconds, 2) for pid, cpu in after["workers"].items()),
         reverse=True)
+    cores["celery workers"] = sorted(
+        (round((cpu - before.get("celery", {}).get(pid, 0.0)) / seconds, 2)
+         for pid, cpu in after.get("celery", {}).items()), reverse=True)
     span = after["total"] - before["total"]
     if span:
         busy_cores = (after["busy"] - before["busy"]) / span * (os.cpu_count() or 1)
