@@ -149,3 +149,34 @@ def background_work(transactional_db):
     yield
     stop.set()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def run_together():
+    """run(count, work): work(i) in `count` threads released at the same instant; each result or
+    exception, in order (the race tests of every app)."""
+    import threading
+
+    from django.db import connection
+
+    def run(count: int, work) -> list:
+        barrier = threading.Barrier(count)
+        results: list = [None] * count
+
+        def target(i):
+            try:
+                barrier.wait()
+                results[i] = work(i)
+            except Exception as exc:  # collected and asserted on by the test
+                results[i] = exc
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        return results
+
+    return run

@@ -1,10 +1,9 @@
 """Two workers (threads, each with its own connection) never send one attempt twice, on PostgreSQL
 (SQLite serialises writers, so it proves nothing)."""
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.utils import timezone
 
 from hooks import services, tasks
@@ -16,26 +15,6 @@ pytestmark = [
     pytest.mark.skipif("connection.vendor != 'postgresql'", reason="race tests need PostgreSQL's row locks; SQLite serialises all writers"),
 ]
 
-
-def run_together(count: int, work) -> list:
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
 
 
 def queued(endpoint, *, due_ago: timedelta = timedelta(0)) -> Delivery:
@@ -52,7 +31,7 @@ def endpoint(alice, receiver, allow_private):
 
 
 @pytest.mark.parametrize("answer, won", [(200, "delivered"), (500, "retry")])
-def test_eight_workers_on_one_delivery_send_it_once(endpoint, receiver, answer, won):
+def test_eight_workers_on_one_delivery_send_it_once(endpoint, receiver, answer, won, run_together):
     receiver.answers.extend([answer] * 8)
     delivery = queued(endpoint)
     results = run_together(8, lambda i: tasks.deliver(delivery.webhook_id))
@@ -62,7 +41,7 @@ def test_eight_workers_on_one_delivery_send_it_once(endpoint, receiver, answer, 
     assert delivery.attempts == 1 and delivery.claimed_until is None
 
 
-def test_sweepers_at_once_queue_a_lost_delivery_once(endpoint, receiver):
+def test_sweepers_at_once_queue_a_lost_delivery_once(endpoint, receiver, run_together):
     delivery = queued(endpoint, due_ago=services.SWEEP_GRACE + timedelta(seconds=5))
     results = run_together(4, lambda i: tasks.sweep())
     assert sum(results) == 1, results

@@ -1,10 +1,9 @@
 """Money under real concurrency, on PostgreSQL (SQLite serialises writers, so it proves nothing)."""
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection  # noqa: F401 - read by the skipif condition
 from django.utils import timezone
 
 from accounts.models import LedgerEntry
@@ -20,27 +19,6 @@ pytestmark = [
 ]
 
 
-def run_together(count: int, work) -> list:
-    """Run work(i) in `count` threads released at the same instant; return each result or exception."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = work(i)
-        except Exception as exc:  # collected and asserted on by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
 
 @pytest.fixture
 def shop(settings):
@@ -48,7 +26,7 @@ def shop(settings):
     return make_shop()
 
 
-def test_twenty_simultaneous_cancels_refund_once(shop, alice):
+def test_twenty_simultaneous_cancels_refund_once(shop, alice, run_together):
     fund(alice, "5.00")
     verification, _ = services.purchase(user=alice, service=shop["telegram"], country=shop["us"], capability="sms")
     results = run_together(20, lambda i: services.cancel(verification=Verification.objects.get(pk=verification.pk)))
@@ -60,7 +38,7 @@ def test_twenty_simultaneous_cancels_refund_once(shop, alice):
     assert ledger_mismatches() == []
 
 
-def test_twenty_simultaneous_purchases_from_a_balance_for_three(shop, alice):
+def test_twenty_simultaneous_purchases_from_a_balance_for_three(shop, alice, run_together):
     fund(alice, "3.00")
     results = run_together(20, lambda i: services.purchase(user=alice, service=shop["telegram"], country=shop["us"],
                                                            capability="sms"))
@@ -72,7 +50,7 @@ def test_twenty_simultaneous_purchases_from_a_balance_for_three(shop, alice):
     assert ledger_mismatches() == []
 
 
-def test_one_idempotency_key_sent_twenty_times_buys_once(shop, alice):
+def test_one_idempotency_key_sent_twenty_times_buys_once(shop, alice, run_together):
     fund(alice, "5.00")
     results = run_together(20, lambda i: services.purchase(user=alice, service=shop["telegram"], country=shop["us"],
                                                            capability="sms", idempotency_key="same-click"))
@@ -83,7 +61,7 @@ def test_one_idempotency_key_sent_twenty_times_buys_once(shop, alice):
     assert all(isinstance(r, (tuple, IdempotencyInProgress)) for r in results), results
 
 
-def test_expiry_command_racing_a_cancel_refunds_once(shop, alice):
+def test_expiry_command_racing_a_cancel_refunds_once(shop, alice, run_together):
     fund(alice, "5.00")
     verification, _ = services.purchase(user=alice, service=shop["test_pending"], country=shop["us"], capability="sms")
     rewrite(verification, expires_at=timezone.now() - timedelta(seconds=1))
