@@ -14,10 +14,11 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from namaskah.db import release_db_connection
 from hooks import addresses, sender
 from hooks.bodies import envelope
 from hooks.models import EVENTS, TEST_EVENT, Delivery, Endpoint
@@ -191,7 +192,8 @@ def attempt(*, webhook_id: str) -> str:
         mine.update(status=Status.FAILED, last_error="the endpoint is disabled", claimed_until=None,
                     next_attempt_at=None)
         return "failed"
-    _release_db_connection()
+    # Up to WEBHOOK_TIMEOUT on someone else's server: no pooled connection held meanwhile.
+    release_db_connection()
     outcome = sender.send(url=endpoint.url, secret=endpoint.secret, webhook_id=webhook_id, body=delivery.body,
                           at=timezone.now())
     done = timezone.now()
@@ -232,15 +234,6 @@ def sweep(*, limit: int = 500) -> int:
         ids = [webhook_id for _, webhook_id in due]
         transaction.on_commit(lambda: enqueue(ids), robust=True)
     return len(due)
-
-
-def _release_db_connection() -> None:
-    # Up to WEBHOOK_TIMEOUT on someone else's server: a worker thread must not sit on a pooled
-    # connection meanwhile, or a busy webhooks queue starves the pool (verifications' services do the
-    # same before upstream calls). Only with a pool and outside a transaction.
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.connection is not None:
-        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
-            connection.close()
 
 
 def _disable_if_failing(endpoint_id: int, *, now) -> bool:

@@ -27,9 +27,10 @@ from django.utils import timezone
 from hooks import events as webhook_events
 from providers.base import ProviderError, ProviderRejected
 from providers.registry import get_provider
+from namaskah.db import release_db_connection
 from verifications import polling
 from verifications.models import Verification, VoiceCall
-from verifications.services.common import BUMP, release_db_connection
+from verifications.services.common import BUMP
 
 log = logging.getLogger("verifications.recordings")
 

@@ -12,10 +12,11 @@ polling.changed(), which puts the new answer in the cache once the transaction c
 The modules: common (settle, refund, the version bump), purchase, receive (messages, calls, polls,
 expiry), actions (finish, another code, cancel, report, dismiss, staff refunds).
 """
+from namaskah.db import release_db_connection
 from verifications.services.actions import (
     cancel, dismiss, finish, refunded_amount, report, request_another_code, staff_cancel, staff_refund,
 )
-from verifications.services.common import BUMP, fail_and_refund, has_code, release_db_connection, settle
+from verifications.services.common import BUMP, fail_and_refund, has_code, settle
 from verifications.services.purchase import check_available, fingerprint, purchase
 from verifications.services.receive import (
     check, expire, expire_due, expire_with_last_look, poll_answer, record_received, refresh,

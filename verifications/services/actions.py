@@ -9,11 +9,12 @@ from accounts.models import User
 from accounts.services import AlreadyRefunded
 from providers.base import ProviderError, ProviderRejected
 from providers.registry import get_provider
+from namaskah.db import release_db_connection
 from verifications import polling
 from verifications.errors import WrongState
 from verifications.models import Verification
 from verifications.services.common import (
-    BUMP, Status, cancel_upstream_quietly, check_settleable, log, refund, release_db_connection, settle,
+    BUMP, Status, cancel_upstream_quietly, check_settleable, log, refund, settle,
 )
 from verifications.services.receive import refresh
 

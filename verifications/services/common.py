@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.db.models import F
 
@@ -22,17 +22,6 @@ Status = Verification.Status
 
 
 BUMP = {"version": F("version") + 1}
-
-
-def release_db_connection() -> None:
-    """Hand the pooled connection back before a slow upstream call.
-
-    Holding it across a 300 ms upstream call starves the pool (measured: ~300 → ~20 requests/s).
-    Only with a pool and outside a transaction: closing inside one would abort it.
-    """
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and connection.connection is not None:
-        if connection.settings_dict.get("OPTIONS", {}).get("pool"):
-            connection.close()
 
 
 

@@ -12,11 +12,12 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import User
 from providers.base import ProviderRejected, ProviderUnavailable, Rental
+from namaskah.db import release_db_connection
 from verifications import checks, polling, routing
 from verifications.errors import IdempotencyInProgress, IdempotencyKeyReused, NotAvailable, PriceAboveMax
 from verifications.models import Capability, Country, Service, Verification
 from verifications.services.common import (
-    BUMP, Status, cancel_upstream_quietly, fail_and_refund, mark_orphan, release_db_connection,
+    BUMP, Status, cancel_upstream_quietly, fail_and_refund, mark_orphan,
 )
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)

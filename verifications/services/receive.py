@@ -13,10 +13,11 @@ from hooks import events as webhook_events
 from namaskah import cache as shared_cache
 from providers.base import ProviderError, ProviderRejected
 from providers.registry import background_provider, get_provider
+from namaskah.db import release_db_connection
 from verifications import checks, polling, recordings, snapshot
 from verifications.errors import WrongState
 from verifications.models import Capability, Message, Verification, VoiceCall
-from verifications.services.common import BUMP, Status, has_code, log, release_db_connection, settle
+from verifications.services.common import BUMP, Status, has_code, log, settle
 
 CLOCK_SKEW = timedelta(minutes=2)
 
