@@ -190,11 +190,10 @@ def test_a_second_provider_dearer_than_the_price_is_skipped(shop):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif("connection.vendor != 'postgresql'",
                     reason="race tests need PostgreSQL's row locks; SQLite serialises all writers")
-def test_simultaneous_failovers_with_one_key_charge_once_and_rent_one_number(fakes, alice):
+def test_simultaneous_failovers_with_one_key_charge_once_and_rent_one_number(fakes, alice, run_together):
     from accounts.services import ledger_mismatches
     from verifications import services
     from verifications.errors import IdempotencyInProgress
-    from verifications.tests.test_races import run_together
 
     _, smsactivate = fakes
     shop = make_shop()
