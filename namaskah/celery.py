@@ -101,10 +101,12 @@ def _retried(sender=None, **kwargs) -> None:
     _count(getattr(sender, "name", None), "retried")
 
 
-def _presence():
+def _worker_steps():
+    from namaskah.taskstats import Flush
     from namaskah.workers import Presence
 
-    return Presence
+    return Presence, Flush
 
 
-app.steps["worker"].add(_presence())
+for _step in _worker_steps():
+    app.steps["worker"].add(_step)

@@ -385,7 +385,10 @@ class FakeTextVerified:
         with self.lock:
             if wanted:
                 self.reads.append((time.monotonic(), wanted))
-            records = [r for r in self.records.values() if not wanted or r.facts.reference == wanted]
+            if wanted:  # records are keyed by reservation id: one number's read costs the same however many are rented
+                records = [r for r in (self.records.get(wanted),) if r is not None and r.facts.reference == wanted]
+            else:
+                records = list(self.records.values())
         items = []
         for record in records:
             number = _national(record.facts.number)

@@ -79,3 +79,29 @@ def test_sync_services_task_refreshes_costs_and_survives_an_unavailable_upstream
 def test_the_other_scheduled_jobs_run(db, task):
     app.loader.import_default_modules()
     assert app.tasks[task].apply().successful()
+
+
+def test_a_worker_counts_in_memory_and_flushes_each_second_and_when_it_stops(db):
+    from types import SimpleNamespace
+
+    from namaskah import taskstats
+
+    calls = []
+    timer = SimpleNamespace(call_repeatedly=lambda every, fn, *a, **kw: calls.append((every, fn)) or
+                            SimpleNamespace(cancel=lambda: calls.append("cancelled")))
+    step = taskstats.Flush(SimpleNamespace(timer=timer))
+    step.start(SimpleNamespace(timer=timer))
+    try:
+        taskstats.add({"check:checked": 2})
+        taskstats.add({"check:checked": 3, "check:failed": 1, "check:stale": 0})
+        assert taskstats.read() == {}, "buffered: no cache round trip per count"
+        assert calls == [(taskstats.FLUSH_EVERY, taskstats.flush)]
+        calls[0][1]()  # the timer fires
+        assert taskstats.read() == {"check:checked": 5, "check:failed": 1}
+        taskstats.add({"check:checked": 1})
+    finally:
+        step.stop(SimpleNamespace(timer=timer))
+    assert calls[-1] == "cancelled"
+    assert taskstats.read() == {"check:checked": 6, "check:failed": 1}, "stopping flushes the rest"
+    taskstats.add({"check:failed": 1})  # outside a worker: written at once
+    assert taskstats.read()["check:failed"] == 2
