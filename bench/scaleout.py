@@ -194,11 +194,13 @@ def phase(args, *, workers: int, env: dict, fake, refs: list[str], reads_path: P
         pids = {"gunicorn_pid": None, "fake_pid": fake.pid, "worker_pids": tuple(p.pid for p in started),
                 "beat_pid": beat.pid}
         before = stack.cpu_snapshot(**pids, database=DATABASE)
+        lag_before = check_lag()
         t0 = time.monotonic()
         with stack.PgConnections(DATABASE) as pg, stack.CpuSpeed() as speed:
             time.sleep(args.window)
         t1 = time.monotonic()
         after = stack.cpu_snapshot(**pids, database=DATABASE)
+        lag_after = check_lag()
         reads = read_log(fake, reads_path, since=phase_start)
     finally:
         procs.stop()
@@ -212,8 +214,26 @@ def phase(args, *, workers: int, env: dict, fake, refs: list[str], reads_path: P
                              for group in ("worker", "beat", "postgres", "redis", "fake upstream")},
         "pg_connections": {"max_open": pg.max_total, "max_active": pg.max_active},
         "cpu_speed_ms": None if not speed.samples else round(percentile(speed.samples, 50), 1),
+        "lag": lag_delta(lag_before, lag_after),
     })
     return result
+
+
+def check_lag() -> dict:
+    """The workers' histogram of how late checks started after falling due (/system/metrics' source;
+    workers flush it every second)."""
+    from monitoring.background import as_json
+
+    return as_json()["check_lag_s"]
+
+
+def lag_delta(before: dict, after: dict) -> dict:
+    """The window's share of checks that started within each bound of falling due."""
+    count = after["count"] - before["count"]
+    if count <= 0:
+        return {"count": 0}
+    within = {bound: round((after["le"][bound] - before["le"][bound]) / count, 4) for bound in after["le"]}
+    return {"count": count, "share_within": within}
 
 
 def machine() -> dict:

@@ -82,8 +82,8 @@ def markdown(out: dict) -> str:
         "",
         f"| workers | checks/s | share checked within {c['interval_s'] + 1:g} s | longest unchecked p50 / p99 / max s "
         "| CPU ms per check: workers · beat · postgres · redis · fake | CPU cores: workers (each) · other | "
-        "PG conns open / active | fixed task ms |",
-        "|---:|---:|---:|---|---|---|---|---:|",
+        "PG conns open / active | fixed task ms | checks started ≤ 0.25 / 0.5 / 1 s after due |",
+        "|---:|---:|---:|---|---|---|---|---:|---|",
     ]
     for p in out["phases"]:
         ms, cores = p["cpu_ms_per_check"], p["cpu_cores"]
@@ -93,11 +93,17 @@ def markdown(out: dict) -> str:
             f"| {p['workers']} | {_f(p['checks_per_s'])} | {p['share_within']:.1%} | {_f(p['gap_p50_s'])} / "
             f"{_f(p['gap_p99_s'])} / {_f(p['worst_gap_s'])} | {per_check} | {_f(cores.get('worker'))} ({each}) · "
             f"{_f(cores.get('other'))} | {p['pg_connections']['max_open']} / {p['pg_connections']['max_active']} | "
-            f"{_f(p.get('cpu_speed_ms'))} |")
+            f"{_f(p.get('cpu_speed_ms'))} | {_lag(p.get('lag'))} |")
     lines += ["", "| target | value | met |", "|---|---:|:---:|"]
     for v in verdicts(out["phases"]):
         lines.append(f"| {v['target']} | {v['value']} | {'✅' if v['met'] else '❌'} |")
     return "\n".join(lines) + "\n"
+
+
+def _lag(lag: dict | None) -> str:
+    if not lag or not lag.get("count"):
+        return "–"
+    return " / ".join(f"{lag['share_within'][b]:.1%}" for b in ("0.25", "0.5", "1"))
 
 
 def update_readme(readme: Path, table: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 log = logging.getLogger(__name__)
 BROKER_TIMEOUT = 1.0  # seconds: a scrape must not hang on a dead broker
@@ -35,10 +35,15 @@ def queue_depths() -> dict[str, int | None]:
 
 def outcomes() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     """(task outcomes by (task, outcome), check outcomes by outcome)."""
+    return _read()[:2]
+
+
+def _read():
     from namaskah import taskstats
 
     tasks: dict[tuple[str, str], int] = {}
     found: dict[str, int] = {}
+    lag = {"buckets": {}, "sum_ms": 0}
     for name, count in taskstats.read().items():
         kind, _, rest = name.partition(":")
         if kind == "task":
@@ -46,7 +51,23 @@ def outcomes() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
             tasks[(task, outcome)] = count
         elif kind == "check":
             found[rest] = count
-    return tasks, found
+        elif kind == "check_lag":
+            lag["buckets"][rest] = count
+        elif kind == "check_lag_ms_sum":
+            lag["sum_ms"] = count
+    return tasks, found, lag
+
+
+def check_lag(lag: dict) -> dict:
+    """How late checks started after falling due: cumulative counts per upper bound (s), as a
+    Prometheus histogram has them, their number and mean."""
+    from verifications.checks import LAG_BUCKETS
+
+    running, cumulative = 0, {}
+    for bound in [f"{b:g}" for b in LAG_BUCKETS] + ["+Inf"]:
+        running += lag["buckets"].get(bound, 0)
+        cumulative[bound] = running
+    return {"le": cumulative, "count": running, "mean_s": round(lag["sum_ms"] / 1000 / running, 3) if running else None}
 
 
 class BackgroundCollector:
@@ -56,7 +77,7 @@ class BackgroundCollector:
         for queue, n in queue_depths().items():
             depth.add_metric([queue], -1 if n is None else n)
         yield depth
-        tasks, found = outcomes()
+        tasks, found, lag = _read()
         task_family = CounterMetricFamily("namaskah_tasks", "Celery tasks finished, by outcome", labels=["task", "outcome"])
         for (task, outcome), n in sorted(tasks.items()):
             task_family.add_metric([task, outcome], n)
@@ -66,11 +87,18 @@ class BackgroundCollector:
         for outcome, n in sorted(found.items()):
             check_family.add_metric([outcome], n)
         yield check_family
+        histogram = check_lag(lag)
+        lag_family = HistogramMetricFamily("namaskah_check_lag_seconds",
+                                           "How late background checks started after falling due")
+        lag_family.add_metric([], [(b if b == "+Inf" else str(float(b)), n) for b, n in histogram["le"].items()],
+                              sum_value=lag["sum_ms"] / 1000)
+        yield lag_family
 
 
 def as_json() -> dict:
-    tasks, found = outcomes()
+    tasks, found, lag = _read()
     by_task: dict[str, dict[str, int]] = {}
     for (task, outcome), n in tasks.items():
         by_task.setdefault(task, {})[outcome] = n
-    return {"queues": queue_depths(), "tasks": dict(sorted(by_task.items())), "checks": dict(sorted(found.items()))}
+    return {"queues": queue_depths(), "tasks": dict(sorted(by_task.items())), "checks": dict(sorted(found.items())),
+            "check_lag_s": check_lag(lag)}

@@ -63,7 +63,7 @@ def _configure(sender, **kwargs) -> None:
 
 # Every periodic job of the platform. The intervals are the promise ops rely on (README: Background work).
 BEAT_SCHEDULE = {
-    "dispatch-checks": {"task": "verifications.dispatch_checks", "schedule": 1.0},
+    "dispatch-checks": {"task": "verifications.dispatch_checks", "schedule": 0.25},
     "expire-due": {"task": "verifications.expire_due", "schedule": 10.0},
     "sweep-webhooks": {"task": "webhooks.sweep", "schedule": 15.0},
     "reconcile": {"task": "verifications.reconcile", "schedule": 300.0},

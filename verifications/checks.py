@@ -37,7 +37,7 @@ from verifications.models import Verification
 log = logging.getLogger(__name__)
 Status = Verification.Status
 # Checks per task: small, so one slow upstream answer delays few others and many threads share the work.
-BATCH_SIZE = 4
+BATCH_SIZE = 1
 # Rows claimed per transaction: short locks; the dispatcher loops until nothing is due.
 CLAIM_PAGE = 500
 
@@ -56,6 +56,7 @@ def interval() -> float:
 class Claim:
     pk: str
     round: int
+    due: float | None = None  # when the check fell due (epoch seconds): how late it runs is measured
 
 
 def claim_due(*, now=None, limit: int = CLAIM_PAGE) -> list[Claim]:
@@ -65,12 +66,12 @@ def claim_due(*, now=None, limit: int = CLAIM_PAGE) -> list[Claim]:
     with transaction.atomic():
         rows = list(Verification.objects.select_for_update(skip_locked=True)
                     .filter(next_check_at__lte=now).order_by("next_check_at")
-                    .values_list("pk", "check_round", "status", "expires_at", "finished_at")[:limit])
+                    .values_list("pk", "check_round", "status", "expires_at", "finished_at", "next_check_at")[:limit])
         if not rows:
             return []
         closed, claims, by_next = [], [], {}
         every = timedelta(seconds=interval())
-        for pk, round_, status, expires_at, finished_at in rows:
+        for pk, round_, status, expires_at, finished_at, due in rows:
             if status not in (Status.PENDING, Status.COMPLETED) or finished_at is not None or (
                     status == Status.COMPLETED and (expires_at is None or expires_at <= now)):
                 closed.append(pk)
@@ -79,7 +80,7 @@ def claim_due(*, now=None, limit: int = CLAIM_PAGE) -> list[Claim]:
             if status == Status.PENDING and expires_at is not None and now < expires_at < nxt:
                 nxt = expires_at  # the check at expiry settles it on time
             by_next.setdefault(nxt, []).append(pk)
-            claims.append(Claim(pk=str(pk), round=round_ + 1))
+            claims.append(Claim(pk=str(pk), round=round_ + 1, due=due.timestamp()))
         if closed:
             Verification.objects.filter(pk__in=closed).update(next_check_at=None)
         for nxt, pks in by_next.items():
@@ -117,9 +118,27 @@ def oldest_overdue_seconds(now=None) -> float | None:
 OUTCOMES = ("checked", "failed", "expired", "closed", "stale", "error")
 
 
-def count_outcomes(outcomes: dict[str, int]) -> None:
-    """Fleet-wide counters of check outcomes in the shared cache (/system/metrics reads them)."""
-    taskstats.add({f"check:{name}": count for name, count in outcomes.items()})
+def count_outcomes(outcomes: dict[str, int], lags: list[float] = ()) -> None:
+    """Fleet-wide counters of check outcomes, and of how late checks started after falling due, in
+    the shared cache (/system/metrics reads them)."""
+    counts = {f"check:{name}": count for name, count in outcomes.items()}
+    for lag in lags:
+        bucket = f"check_lag:{lag_bucket(lag)}"
+        counts[bucket] = counts.get(bucket, 0) + 1
+    counts["check_lag_ms_sum"] = round(1000 * sum(lags))
+    taskstats.add(counts)
+
+
+# Upper bounds (s) of the lag histogram: the promise is "within the interval + 1 s", so the
+# buckets are fine below a second and coarse above.
+LAG_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0)
+
+
+def lag_bucket(lag: float) -> str:
+    for bound in LAG_BUCKETS:
+        if lag <= bound:
+            return f"{bound:g}"
+    return "+Inf"
 
 
 # --- the provider's webhooks -------------------------------------------------------------------------

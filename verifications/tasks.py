@@ -3,6 +3,7 @@ calls the same service functions as the API and the management commands, and is 
 from __future__ import annotations
 
 import logging
+import time
 
 from celery import shared_task
 
@@ -25,7 +26,7 @@ def dispatch_checks() -> int:
         claims = checks.claim_due()
         for start in range(0, len(claims), checks.BATCH_SIZE):
             batch = claims[start:start + checks.BATCH_SIZE]
-            check_verifications.delay([[c.pk, c.round] for c in batch])
+            check_verifications.delay([[c.pk, c.round, c.due] for c in batch])
         sent += len(claims)
         if len(claims) < checks.CLAIM_PAGE:
             return sent
@@ -35,16 +36,21 @@ def dispatch_checks() -> int:
 def check_verifications(claims: list) -> dict:
     """Check a batch of claimed verifications: their new SMS/calls, and expiry on time."""
     outcomes: dict[str, int] = {}
-    for pk, round_ in claims:
+    lags: list[float] = []
+    for pk, round_, *due in claims:  # [pk, round, due]; messages sent before due was added have no due
+        claim = checks.Claim(pk=str(pk), round=int(round_), due=float(due[0]) if due and due[0] is not None else None)
+        lag = None if claim.due is None else max(0.0, time.time() - claim.due)
         try:
-            outcome = services.check(checks.Claim(pk=str(pk), round=int(round_)))
+            outcome = services.check(claim)
         except Exception:
             # One verification's error must not cost the rest of the batch their check; it is due
             # again next interval.
             log.exception("check of %s failed", pk)
             outcome = "error"
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    checks.count_outcomes(outcomes)
+        if lag is not None and outcome != "stale":  # a redelivered claim says nothing about the schedule
+            lags.append(lag)
+    checks.count_outcomes(outcomes, lags)
     return outcomes
 
 

@@ -230,6 +230,27 @@ def test_check_outcomes_and_task_outcomes_reach_the_metrics(shop, alice, staff, 
     assert 'namaskah_checks_total{outcome="checked"}' in text and "namaskah_queue_depth" in text
 
 
+def test_how_late_each_check_started_reaches_the_metrics_as_a_histogram(shop, alice, staff, settings, client):
+    settings.MOCK_SMS_DELAY = 600
+    fund(alice, "5.00")
+    late = buy(api_for(alice))
+    on_time = buy(api_for(alice))
+    now = timezone.now()
+    Verification.objects.filter(pk=late.pk).update(next_check_at=now - timedelta(seconds=3))
+    Verification.objects.filter(pk=on_time.pk).update(next_check_at=now)
+    claims = {c.pk: c for c in checks.claim_due()}
+    assert claims[str(late.pk)].due == pytest.approx((now - timedelta(seconds=3)).timestamp())
+    check_verifications([[c.pk, c.round, c.due] for c in claims.values()])
+    check_verifications([[c.pk, c.round, c.due] for c in claims.values()])  # redelivered: stale, not counted
+    check_verifications([[str(on_time.pk), 99]])  # a message from before `due` was sent: still checked, no lag
+    client.force_login(staff)
+    lag = client.get("/system/metrics").json()["background"]["check_lag_s"]
+    assert lag["count"] == 2 and lag["le"]["0.5"] == 1 and lag["le"]["2"] == 1 and lag["le"]["5"] == 2
+    assert lag["le"]["+Inf"] == 2 and 1.4 < lag["mean_s"] < 2.5
+    text = client.get("/system/metrics", HTTP_ACCEPT="text/plain").content.decode()
+    assert 'namaskah_check_lag_seconds_bucket{le="1.0"} 1.0' in text and "namaskah_check_lag_seconds_count 2.0" in text
+
+
 def test_an_expired_number_is_given_back_upstream_before_the_refund(settings, shop, alice):
     # Nothing can arrive (and be billed to us) after the customer's refund.
     with fake_textverified(settings, sms_delay=None) as server:
