@@ -54,10 +54,12 @@ def _fresh_providers():
     from namaskah import taskstats
     from namaskah.cache import forget_outages
     from providers import breaker, registry
+    from providers import health as provider_health
     from verifications import checks
 
     forget_outages()
     taskstats.forget()
+    provider_health.forget()
     breaker._breakers.clear()
     registry._instances.clear()
     registry._background.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 
 from django.conf import settings
@@ -31,11 +32,23 @@ def _key(name: str) -> str:
     return f"providers:health:{name}"
 
 
+# A process rewrites an unchanged outcome at most this often: busy workers record a hundred calls a
+# second, and health needs to know the upstream is up, not each call's latency.
+REWRITE_EVERY = 1.0
+_written: dict[str, tuple] = {}
+
+
 def record(name: str, *, ok: bool, latency_ms: float | None, detail: str = "") -> None:
-    """Remember the outcome of a real call or a probe for PROVIDER_HEALTH_TTL seconds."""
+    """Remember the outcome of a real call or a probe for PROVIDER_HEALTH_TTL seconds. A change of
+    outcome is written at once."""
     entry = {"ok": ok, "latency_ms": latency_ms, "checked_at": timezone.now().isoformat(), "detail": detail}
+    now = time.monotonic()
     with _local_lock:
         _local[name] = entry
+        last = _written.get(name)
+        if last is not None and last[:2] == (ok, detail) and now - last[2] < REWRITE_EVERY:
+            return
+        _written[name] = (ok, detail, now)
     # Health bookkeeping must never fail a provider call, nor wait on a dead cache.
     shared_cache.call(lambda: cache.set(_key(name), entry, timeout=int(settings.PROVIDER_HEALTH_TTL)))
 
@@ -109,3 +122,10 @@ def _local_entry(name: str) -> dict | None:
 
 def _age(entry: dict) -> float:
     return (timezone.now() - datetime.fromisoformat(entry["checked_at"])).total_seconds()
+
+
+def forget() -> None:
+    """Drop this process's memory of what it wrote (tests clear the cache under it)."""
+    with _local_lock:
+        _local.clear()
+        _written.clear()

@@ -78,3 +78,26 @@ def test_the_mock_is_healthy():
     health = provider_health("mock")
     assert health.ok and health.breaker_state == CLOSED
     assert get_provider("mock").health() == provider_health("mock")
+
+
+def test_an_unchanged_outcome_is_rewritten_at_most_once_a_second_and_a_change_at_once(settings, monkeypatch):
+    from django.core.cache import cache
+
+    from providers import health
+
+    settings.PROVIDER_HEALTH_TTL = 300
+    writes = []
+    real_set = cache.set
+    monkeypatch.setattr(cache, "set", lambda key, value, **kw: writes.append(value["ok"]) or real_set(key, value, **kw))
+    clock = [1000.0]
+    monkeypatch.setattr(health.time, "monotonic", lambda: clock[0])
+    for _ in range(50):  # a busy worker's calls
+        health.record("textverified", ok=True, latency_ms=300)
+    assert writes == [True]
+    health.record("textverified", ok=False, latency_ms=None, detail="timeout")
+    assert writes == [True, False] and health.cached("textverified").ok is False
+    health.record("textverified", ok=True, latency_ms=300)
+    assert writes == [True, False, True]
+    clock[0] += health.REWRITE_EVERY
+    health.record("textverified", ok=True, latency_ms=250)
+    assert writes == [True, False, True, True] and health.cached("textverified").latency_ms == 250
