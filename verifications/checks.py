@@ -1,10 +1,12 @@
 """Background checks: the upstream is asked about every open verification once per interval, by
 Celery workers, so a customer's poll is a read of our own database and cache.
 
-Each open verification has a due time (`next_check_at`). The dispatcher (a beat task, every second)
-claims due rows in one transaction with `SELECT … FOR UPDATE SKIP LOCKED` — two dispatchers never
-claim one row — moves each due time one interval on and bumps its `check_round`, then sends one
-task per small batch. A task checks a verification only if it can advance the round it was sent
+Each open verification has a due time (`next_check_at`). The dispatcher (a beat task, four times a
+second) claims due rows in one transaction with `SELECT … FOR UPDATE SKIP LOCKED` — two dispatchers
+never claim one row — moves each due time one interval on and bumps its `check_round`, then sends
+one task per check. The next check falls due one interval after the upstream was asked, so how late
+a check starts adds to that verification's interval: the fine tick and one check per task (not a
+batch whose last check waits for the others' upstream answers) keep that within half a second. A task checks a verification only if it can advance the round it was sent
 with (a conditional UPDATE): a redelivered message (acks_late after a killed worker) or a stale one
 finds the round moved on and does nothing, so no verification is asked twice in one interval. A
 lost task costs one interval: the row falls due again and the next dispatch claims it. Due rows are
@@ -36,7 +38,8 @@ from verifications.models import Verification
 
 log = logging.getLogger(__name__)
 Status = Verification.Status
-# Checks per task: small, so one slow upstream answer delays few others and many threads share the work.
+# Checks per task: one, so no check waits for another's upstream answer (a batch of 4 made its last
+# check up to a second late, and every interval that much longer).
 BATCH_SIZE = 1
 # Rows claimed per transaction: short locks; the dispatcher loops until nothing is due.
 CLAIM_PAGE = 500

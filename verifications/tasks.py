@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="verifications.dispatch_checks")
 def dispatch_checks() -> int:
-    """Claim every due check and send them to the workers in small batches (beat: every second).
+    """Claim every due check and send each to the workers as a task of its own (beat: every 0.25 s).
     Loops until nothing is due, so there is no row limit that would leave the newest unchecked."""
     sent = 0
     while True:
