@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 
 from hooks import services
+from namaskah import taskstats
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,9 @@ log = logging.getLogger(__name__)
 @shared_task(name="webhooks.deliver")
 def deliver(webhook_id: str) -> str:
     """One attempt at one delivery (the retry, if any, is queued by the attempt itself)."""
-    return services.attempt(webhook_id=webhook_id)
+    outcome = services.attempt(webhook_id=webhook_id)
+    taskstats.add({f"webhook:{outcome}": 1})  # /system/metrics: namaskah_webhook_attempts
+    return outcome
 
 
 @shared_task(name="webhooks.sweep")

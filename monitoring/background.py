@@ -35,27 +35,30 @@ def queue_depths() -> dict[str, int | None]:
 
 def outcomes() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     """(task outcomes by (task, outcome), check outcomes by outcome)."""
-    return _read()[:2]
+    counters = read_counters()
+    return counters["tasks"], counters["checks"]
 
 
-def _read():
+def read_counters() -> dict:
+    """The fleet's counters by family: tasks {(task, outcome): n}, checks {outcome: n}, lag
+    (per-bucket counts and the sum in ms), webhooks {outcome: n}."""
     from namaskah import taskstats
 
-    tasks: dict[tuple[str, str], int] = {}
-    found: dict[str, int] = {}
-    lag = {"buckets": {}, "sum_ms": 0}
+    counters = {"tasks": {}, "checks": {}, "lag": {"buckets": {}, "sum_ms": 0}, "webhooks": {}}
     for name, count in taskstats.read().items():
         kind, _, rest = name.partition(":")
         if kind == "task":
             task, _, outcome = rest.rpartition(":")
-            tasks[(task, outcome)] = count
+            counters["tasks"][(task, outcome)] = count
         elif kind == "check":
-            found[rest] = count
+            counters["checks"][rest] = count
         elif kind == "check_lag":
-            lag["buckets"][rest] = count
+            counters["lag"]["buckets"][rest] = count
         elif kind == "check_lag_ms_sum":
-            lag["sum_ms"] = count
-    return tasks, found, lag
+            counters["lag"]["sum_ms"] = count
+        elif kind == "webhook":
+            counters["webhooks"][rest] = count
+    return counters
 
 
 def check_lag(lag: dict) -> dict:
@@ -77,7 +80,8 @@ class BackgroundCollector:
         for queue, n in queue_depths().items():
             depth.add_metric([queue], -1 if n is None else n)
         yield depth
-        tasks, found, lag = _read()
+        counters = read_counters()
+        tasks, found, lag = counters["tasks"], counters["checks"], counters["lag"]
         task_family = CounterMetricFamily("namaskah_tasks", "Celery tasks finished, by outcome", labels=["task", "outcome"])
         for (task, outcome), n in sorted(tasks.items()):
             task_family.add_metric([task, outcome], n)
@@ -93,12 +97,18 @@ class BackgroundCollector:
         lag_family.add_metric([], [(b if b == "+Inf" else str(float(b)), n) for b, n in histogram["le"].items()],
                               sum_value=lag["sum_ms"] / 1000)
         yield lag_family
+        hooks_family = CounterMetricFamily("namaskah_webhook_attempts",
+                                           "Outbound webhook delivery attempts, by outcome", labels=["outcome"])
+        for outcome, n in sorted(counters["webhooks"].items()):
+            hooks_family.add_metric([outcome], n)
+        yield hooks_family
 
 
 def as_json() -> dict:
-    tasks, found, lag = _read()
+    counters = read_counters()
+    tasks, found = counters["tasks"], counters["checks"]
     by_task: dict[str, dict[str, int]] = {}
     for (task, outcome), n in tasks.items():
         by_task.setdefault(task, {})[outcome] = n
     return {"queues": queue_depths(), "tasks": dict(sorted(by_task.items())), "checks": dict(sorted(found.items())),
-            "check_lag_s": check_lag(lag)}
+            "check_lag_s": check_lag(counters["lag"]), "webhook_attempts": dict(sorted(counters["webhooks"].items()))}

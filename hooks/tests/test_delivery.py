@@ -87,6 +87,12 @@ def test_it_retries_after_500s_with_the_same_webhook_id_and_a_fresh_signature(en
     assert len({r.body for r in receiver.requests}) == 1
     assert tasks.deliver(delivery.webhook_id) == "skipped"  # after a 2xx it is never sent again
     assert len(receiver.requests) == 3
+    # Ops see every attempt's outcome in /system/metrics.
+    from monitoring.background import as_json
+
+    attempts = as_json()["webhook_attempts"]
+    # (skipped: the two above, and the eager retries that tests run before they are due)
+    assert (attempts["delivered"], attempts["retry"]) == (1, 2) and attempts["skipped"] >= 2
 
 
 def test_a_receiver_that_does_not_answer_in_time_is_a_failed_attempt(endpoint, receiver, queue_test, settings):
