@@ -143,3 +143,13 @@ def test_provider_calls_and_breaker_transitions_are_measured(db, staff, alice, s
     assert {"provider": "mock", "transition": "closed->open", "count": 1} in body["breaker_transitions"]
     text = client.get("/system/metrics?format=prometheus").content.decode()
     assert 'namaskah_breaker_state{provider="mock",state="open"} 1.0' in text
+
+
+def test_webhook_attempts_are_shown_by_outcome(db, staff, client):
+    from namaskah import taskstats
+
+    taskstats.add({"webhook:delivered": 3, "webhook:failed": 1})
+    client.force_login(staff)
+    assert client.get("/system/metrics").json()["background"]["webhook_attempts"] == {"delivered": 3, "failed": 1}
+    text = client.get("/system/metrics", HTTP_ACCEPT="text/plain").content.decode()
+    assert 'namaskah_webhook_attempts_total{outcome="delivered"} 3.0' in text
