@@ -273,24 +273,21 @@ def user_cache_key(user_id) -> str:
     return f"accounts:user:{user_id}"
 
 
-def user_for_api_key(raw: str) -> User | None:
+def user_for_api_key(raw: str, *, read_ahead: shared_cache.ReadAhead | None = None) -> User | None:
     """The active user owning this full key, or None. Constant-time comparison of the hash.
 
     The key row is kept in the shared cache for API_KEY_CACHE_SECONDS and its user as cached_user()
     keeps it: integrators poll every few seconds and each lookup was a query of every poll.
     Revoking deletes the key's entry, deactivating forgets the user: both take effect at once.
+    `read_ahead` (from api_key_cache_keys()) holds both entries when the caller has read them already.
     """
-    parts = raw.strip().split("_", 2)  # the secret itself may contain "_"
-    if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
+    prefix = _key_prefix(raw)
+    if prefix is None:
         return None
-    prefix = parts[1]
-    row = user = None
-    owner = _key_owners.get(prefix)
-    if owner is not None:
-        # The key's entry and its user's in one round trip (each cache call costs a client build).
-        keys = [api_key_cache_key(prefix), user_cache_key(owner)]
-        found = shared_cache.call(lambda: cache.get_many(keys), {})
-        row, user = found.get(keys[0]), found.get(keys[1])
+    keys = api_key_cache_keys(raw)
+    if read_ahead is None and len(keys) == 2:
+        read_ahead = shared_cache.ReadAhead(keys)  # the key's entry and its user's in one round trip
+    row = shared_cache.read_ahead_get(read_ahead, keys[0], lambda: None)
     if row is None:
         row = _cached_key_row(prefix)
     if row is None or not hmac.compare_digest(row.hashed_key, hashlib.sha256(raw.strip().encode()).hexdigest()):
@@ -298,8 +295,7 @@ def user_for_api_key(raw: str) -> User | None:
     if len(_key_owners) > 100_000:
         _key_owners.clear()
     _key_owners[prefix] = row.user_id
-    if user is None or user.pk != row.user_id:
-        user = cached_user(user_id=row.user_id)
+    user = cached_user(user_id=row.user_id, read_ahead=read_ahead)
     if user is None or not user.is_active:
         return None
     now = timezone.now()
@@ -308,6 +304,21 @@ def user_for_api_key(raw: str) -> User | None:
         row.last_used_at = now
         shared_cache.call(lambda: cache.set(api_key_cache_key(row.prefix), row, API_KEY_CACHE_SECONDS))
     return user
+
+
+def api_key_cache_keys(raw: str) -> list[str]:
+    """The cache entries user_for_api_key() reads for this key: its row's, and its user's once this
+    process knows whose key it is; none for what is not a key of ours."""
+    prefix = _key_prefix(raw)
+    if prefix is None:
+        return []
+    owner = _key_owners.get(prefix)
+    return [api_key_cache_key(prefix)] + ([user_cache_key(owner)] if owner is not None else [])
+
+
+def _key_prefix(raw: str) -> str | None:
+    parts = raw.strip().split("_", 2)  # the secret itself may contain "_"
+    return parts[1] if len(parts) == 3 and parts[0] == API_KEY_PREFIX else None
 
 
 # prefix -> user id, per process: a prefix names one key row for ever (unique), and a row's user never
@@ -327,7 +338,7 @@ def _cached_key_row(prefix: str) -> ApiKey | None:
 
 # --- the user row for authentication ----------------------------------------------------------------
 
-def cached_user(*, user_id) -> User | None:
+def cached_user(*, user_id, read_ahead: shared_cache.ReadAhead | None = None) -> User | None:
     """The user with this id as authentication needs it (API keys, JWTs), or None if there is none.
 
     Kept in the shared cache for USER_CACHE_SECONDS, so a poll reads no user row. Whatever changes
@@ -335,7 +346,7 @@ def cached_user(*, user_id) -> User | None:
     is compared with the cached hash), staff flags, deletion — must call forget_cached_user().
     """
     key = user_cache_key(user_id)
-    user = shared_cache.call(lambda: cache.get(key))
+    user = shared_cache.read_ahead_get(read_ahead, key, lambda: shared_cache.call(lambda: cache.get(key)))
     if user is not None:
         return user
     user = User.objects.filter(pk=user_id).first()

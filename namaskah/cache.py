@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Iterable, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -87,3 +88,28 @@ def forget_outages() -> None:
 def call(op: Callable[[], T], default: T = None, *, alias: str = "default") -> T:
     """One operation on a cache of settings.CACHES (the default one unless told), through its memory."""
     return (DEFAULT if alias == "default" else for_alias(alias)).call(op, default)
+
+
+class ReadAhead:
+    """Entries of the default cache read in one round trip at the start of a request, for the code
+    that would otherwise read each one on its own (a poll reads its answer, the caller's API key and
+    user: each Django cache call builds a Redis client and makes a round trip, which cost a poll more
+    than the rest of its work). Each entry is as fresh as a read at that moment."""
+
+    def __init__(self, keys: Iterable[str]):
+        keys = list(dict.fromkeys(keys))
+        found = call(lambda: cache.get_many(keys), None) if keys else {}
+        # A failed read knows nothing: the callers then read on their own (or skip, during an outage).
+        self._read = frozenset(keys) if found is not None else frozenset()
+        self._found = found or {}
+
+    def get(self, key: str, read: Callable[[], T]) -> T | None:
+        """The entry as read ahead (None if it was absent), or read() if it was not read ahead."""
+        if key in self._read:
+            return self._found.get(key)
+        return read()
+
+
+def read_ahead_get(read_ahead: ReadAhead | None, key: str, read: Callable[[], T]) -> T | None:
+    """read_ahead.get(key, read), or read() without a read-ahead."""
+    return read() if read_ahead is None else read_ahead.get(key, read)

@@ -13,11 +13,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import authentication
 from accounts.money import money_str
+from namaskah import cache as shared_cache
 from namaskah import ratelimit
 from namaskah.pagination import Pagination
 from namaskah.schema import ERRORS
-from verifications import recordings, selectors, services, snapshot, transcripts
+from verifications import polling, recordings, selectors, services, snapshot, transcripts
 from verifications.models import Capability, Country, Service, Verification, VoiceCall
 
 
@@ -168,7 +170,17 @@ POLL_PARAMETERS = [
 NOT_MODIFIED = {304: OpenApiResponse(description="Nothing changed since the ETag sent in If-None-Match")}
 
 
-class MessagesApi(APIView):
+class PollApi(APIView):
+    """The polled views: what they read of the cache — the answer, the caller's API key and user —
+    is read in one round trip before DRF authenticates (namaskah.cache.ReadAhead); authentication,
+    permissions and the rate limit then run as for every view."""
+
+    def initial(self, request, *args, **kwargs):
+        request.read_ahead = shared_cache.ReadAhead([polling.key(kwargs["pk"]), *authentication.cache_keys(request)])
+        super().initial(request, *args, **kwargs)
+
+
+class MessagesApi(PollApi):
     @extend_schema(responses={200: inline_serializer("Messages", {
         "status": serializers.CharField(), "code": serializers.CharField(allow_null=True),
         "expires_at": serializers.DateTimeField(allow_null=True), "messages": MessageOut(many=True)}),
@@ -180,7 +192,7 @@ class MessagesApi(APIView):
         return polled(request, pk, kind="messages")
 
 
-class VoiceApi(APIView):
+class VoiceApi(PollApi):
     @extend_schema(responses={200: inline_serializer("VoiceCalls", {
         "status": serializers.CharField(),
         "code": serializers.CharField(allow_null=True, help_text="The latest confident code of a call, or null"),
@@ -243,7 +255,8 @@ def polled(request, pk, *, kind: str) -> HttpResponse:
     """The poll's answer as rendered bytes (usually from the cache), with its version as ETag."""
     ratelimit.per_user(request, group="poll", rate=settings.RATE_POLL)
     answer = services.poll_answer(user=request.user, pk=pk, kind=kind,
-                                  force=request.query_params.get("refresh") in ("1", "true"))
+                                  force=request.query_params.get("refresh") in ("1", "true"),
+                                  read_ahead=getattr(request, "read_ahead", None))
     if answer is None:
         raise Http404
     if etag_matches(request.headers.get("If-None-Match"), answer.etag):

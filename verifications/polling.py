@@ -70,9 +70,10 @@ def answer(view: snapshot.Snapshot, *, kind: str) -> Answer:
                   expires_at=view.expires_at, kind=kind, body=_render(snapshot.as_json(view, kind=kind)))
 
 
-def cached(pk) -> Answer | None:
-    """The cached answer of a verification, whoever owns it (callers check `user_id`), or None."""
-    return shared_cache.call(lambda: cache.get(key(pk)))
+def cached(pk, *, read_ahead: shared_cache.ReadAhead | None = None) -> Answer | None:
+    """The cached answer of a verification, whoever owns it (callers check `user_id`), or None;
+    from `read_ahead` when the request read it there."""
+    return shared_cache.read_ahead_get(read_ahead, key(pk), lambda: shared_cache.call(lambda: cache.get(key(pk))))
 
 
 def publish(pk, current: Answer) -> None:

@@ -33,18 +33,20 @@ def refresh(*, verification: Verification, force: bool = False) -> Verification:
     return verification
 
 
-def poll_answer(*, user: User, pk, kind: str, force: bool = False) -> polling.Answer | None:
+def poll_answer(*, user: User, pk, kind: str, force: bool = False,
+                read_ahead: shared_cache.ReadAhead | None = None) -> polling.Answer | None:
     """What a customer's poll of GET /verify/{id}/messages ("messages") or /voice ("calls") shows;
     None when the verification is not theirs. One cache read, or one SQL read when the answer is not
     cached at its current version; the provider is asked only when forced. Raises WrongState for the
-    calls of an SMS verification."""
+    calls of an SMS verification. `read_ahead`: the request's early read of the cached answer."""
     if force:
         verification = Verification.objects.filter(pk=pk, user=user).first()
         if verification is None:
             return None
         _check_kind(verification.capability, kind)
         refresh(verification=verification, force=True)
-    current = polling.cached(pk)
+        read_ahead = None  # read before the check: it may have brought something new
+    current = polling.cached(pk, read_ahead=read_ahead)
     # The owner is part of the check: a cached answer is never another user's to read.
     if current is None or current.user_id != user.pk or current.kind != kind:
         view = snapshot.read(user_id=user.pk, pk=pk, kind=kind)
