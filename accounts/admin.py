@@ -21,7 +21,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts import services
+from accounts import credentials, services
 from accounts.models import Account, ApiKey, LedgerEntry, User
 from accounts.money import InvalidAmount, parse_amount
 
@@ -210,24 +210,24 @@ class UserAdmin(BaseUserAdmin):
             Account.objects.get_or_create(user=obj)
         else:
             # Deactivation, staff flags, email: authentication must see the change at once.
-            services.forget_cached_user(user_id=obj.pk)
+            credentials.forget_cached_user(user_id=obj.pk)
 
     def user_change_password(self, request, id, form_url=""):
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST":
-            services.forget_cached_user(user_id=unquote(id))  # tokens signed with the old hash die now
+            credentials.forget_cached_user(user_id=unquote(id))  # tokens signed with the old hash die now
         return response
 
     def delete_model(self, request, obj):
         user_id = obj.pk  # deleting clears it
         super().delete_model(request, obj)
-        services.forget_cached_user(user_id=user_id)
+        credentials.forget_cached_user(user_id=user_id)
 
     def delete_queryset(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True))
         super().delete_queryset(request, queryset)
         for user_id in ids:
-            services.forget_cached_user(user_id=user_id)
+            credentials.forget_cached_user(user_id=user_id)
 
     @admin.action(description="Credit or adjust the balance of the selected user", permissions=["move_money"])
     def credit_or_adjust(self, request, queryset):

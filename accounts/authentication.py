@@ -16,7 +16,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt import settings as jwt_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts import services
+from accounts import credentials
 
 KEYWORD = "Api-Key"
 
@@ -29,7 +29,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         scheme, _sep, raw = header.partition(" ")
         if scheme != KEYWORD:
             return None
-        user = services.user_for_api_key(raw, read_ahead=getattr(request, "read_ahead", None))
+        user = credentials.user_for_api_key(raw, read_ahead=getattr(request, "read_ahead", None))
         if user is None:
             raise AuthenticationFailed("Invalid or revoked API key.")
         return user, "api-key"
@@ -39,7 +39,7 @@ class ApiKeyAuthentication(BaseAuthentication):
 
 
 class CachedJWTAuthentication(JWTAuthentication):
-    """simplejwt's JWT authentication, with the user read through accounts.services.cached_user()
+    """simplejwt's JWT authentication, with the user read through accounts.credentials.cached_user()
     instead of a query per request; the same checks as simplejwt's get_user() on what it returns
     (which includes the password hash that CHECK_REVOKE_TOKEN compares with the token's claim).
 
@@ -67,7 +67,7 @@ class CachedJWTAuthentication(JWTAuthentication):
             user_id = int(validated_token[api_settings.USER_ID_CLAIM])
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidToken(_("Token contained no recognizable user identification")) from exc
-        user = services.cached_user(user_id=user_id, read_ahead=self.read_ahead)
+        user = credentials.cached_user(user_id=user_id, read_ahead=self.read_ahead)
         if user is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
@@ -140,10 +140,10 @@ def cache_keys(request) -> list[str]:
         return []
     scheme, raw = parts
     if scheme == KEYWORD.encode():
-        return services.api_key_cache_keys(raw.decode("latin-1"))
+        return credentials.api_key_cache_keys(raw.decode("latin-1"))
     if scheme.decode("latin-1") in jwt_settings.api_settings.AUTH_HEADER_TYPES:
         user_id = VALIDATED.user_id(raw)  # the bytes simplejwt's get_raw_token() returns
-        return [services.user_cache_key(user_id)] if user_id is not None else []
+        return [credentials.user_cache_key(user_id)] if user_id is not None else []
     return []
 
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts import services as accounts
+from accounts import credentials
 from accounts.authentication import KEYWORD
 from monitoring.metrics import observe_protocol_answer
 from namaskah import ratelimit
@@ -68,7 +68,7 @@ def _answer(request, params: dict) -> Answer:
     key = params.get("api_key") or _header_key(request)
     user = None
     if key is not None:
-        user = accounts.user_for_api_key(key)  # the same check as `Authorization: Api-Key`
+        user = credentials.user_for_api_key(key)  # the same check as `Authorization: Api-Key`
         if user is None:
             return text("BAD_KEY")
     if params.get("action") not in ACTIONS:

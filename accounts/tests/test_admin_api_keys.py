@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts import services
+from accounts import credentials, services
 from accounts.models import ApiKey
 
 CHANGELIST = reverse("admin:accounts_apikey_changelist")
@@ -67,7 +67,7 @@ def test_revoking_shows_a_confirmation_and_writes_nothing_until_confirmed(staff_
 def test_a_revoked_key_is_refused_by_the_api_right_after(staff_client, staff, alice):
     row, full = services.create_api_key(user=alice, name="production")
     assert with_key(full).status_code == 200
-    assert cache.get(services.api_key_cache_key(row.prefix)) is not None  # the entry every path reads
+    assert cache.get(credentials.api_key_cache_key(row.prefix)) is not None  # the entry every path reads
 
     response = confirm(staff_client, row)
     assert "Revoked 1 API key(s): requests using them are refused from now on." in response.content.decode()

@@ -139,13 +139,13 @@ def test_behind_a_trusted_proxy_the_client_address_comes_from_it(db, settings):
 
 
 def test_a_key_whose_secret_contains_underscores_still_works(alice):
-    from accounts import services
+    from accounts import credentials
 
     secret = "abc_def_ghi-" + "x" * 30
     full = f"nmk_deadbeef_{secret}"
     ApiKey.objects.create(user=alice, name="u", prefix="deadbeef", hashed_key=hashlib.sha256(full.encode()).hexdigest())
-    assert services.user_for_api_key(full) == alice
-    assert services.user_for_api_key(full + "x") is None
+    assert credentials.user_for_api_key(full) == alice
+    assert credentials.user_for_api_key(full + "x") is None
 
 
 def test_registration_is_limited_per_email(db, settings):

@@ -1,4 +1,4 @@
-"""Authentication reads a cached user (accounts.services.cached_user): no user row per request, and
+"""Authentication reads a cached user (accounts.credentials.cached_user): no user row per request, and
 a deactivation, password change or deletion in admin drops it at once."""
 import pytest
 from django.urls import reverse
@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-from accounts import services
+from accounts import credentials, services
 from accounts.models import User
 
 PASSWORD = "correct-horse-battery"
@@ -71,12 +71,12 @@ def test_a_password_change_in_admin_kills_tokens_signed_with_the_old_hash(alice,
 
 
 def test_forget_cached_user_drops_the_entry_and_the_next_read_is_fresh(alice):
-    assert services.cached_user(user_id=alice.pk).is_active
+    assert credentials.cached_user(user_id=alice.pk).is_active
     User.objects.filter(pk=alice.pk).update(is_active=False)
-    assert services.cached_user(user_id=alice.pk).is_active  # cached: what a change without forget() leaves
-    services.forget_cached_user(user_id=alice.pk)
-    assert services.cached_user(user_id=alice.pk).is_active is False
+    assert credentials.cached_user(user_id=alice.pk).is_active  # cached: what a change without forget() leaves
+    credentials.forget_cached_user(user_id=alice.pk)
+    assert credentials.cached_user(user_id=alice.pk).is_active is False
 
 
 def test_an_unknown_user_is_none_and_is_not_cached(db):
-    assert services.cached_user(user_id=424242) is None
+    assert credentials.cached_user(user_id=424242) is None

@@ -8,7 +8,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from accounts import authentication, services
+from accounts import authentication, credentials, services
 from accounts.models import User
 
 
@@ -36,7 +36,7 @@ def test_a_remembered_token_of_a_user_deactivated_in_another_process_is_refused_
     # Another process deactivates: the database changes and the shared cache entry goes; nothing
     # this process remembers is touched.
     User.objects.filter(pk=alice.pk).update(is_active=False)
-    cache.delete(services.user_cache_key(alice.pk))
+    cache.delete(credentials.user_cache_key(alice.pk))
     assert api.get("/account").status_code == 401
 
 
