@@ -109,8 +109,12 @@ def model_directory(model: str) -> tuple[Path, Decoding]:
     return Path(directory), decoding
 
 
-def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", decoding: Decoding | None = None) -> Transcript:
+def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", decoding: Decoding | None = None,
+               code_length: int | None = None) -> Transcript:
     """Transcribe a recording (its bytes or a path) and find its code.
+
+    code_length: the digits the service's codes have, when known (a reading of another length is
+    never confident; see voice.code_from_text).
 
     Raises TranscriptionUnavailable when the speech packages or the model are missing or refused,
     or the recording cannot be decoded; never anything else for bad audio.
@@ -126,7 +130,7 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     # A verification call lasts seconds; a long recording is cut rather than tying up a worker.
     samples = samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]
     text = _read(whisper, normalise(samples) if decoding.normalise else samples, decoding)
-    code, confidence = code_from_text(text)
+    code, confidence = code_from_text(text, length=code_length)
     if code in PROMPT_CODES and confidence == CONFIDENT:
         confidence = UNCERTAIN
     check_text = None
