@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from voice.audio import SAMPLE_RATE, UndecodableAudio, decode, normalise
+from voice.audio import SAMPLE_RATE, UndecodableAudio, decode, normalise, pause_in_the_middle
 from voice.codes import CONFIDENT, UNCERTAIN, code_from_text, hears
 from voice.weights import TranscriptionUnavailable, default_directory, load
 
@@ -63,6 +63,9 @@ class Decoding:
     normalise: bool = True
     # The pass that must hear a confident code again for it to stay confident (None: no check).
     check: Decoding | None = None
+    # When the passes above leave the call unconfirmed: the call cut at the pause in its middle (between
+    # the code and its repetition) and each part read alone by this decoding (None: never).
+    halves: Decoding | None = None
 
 
 def primary_decoding() -> Decoding:
@@ -70,13 +73,13 @@ def primary_decoding() -> Decoding:
     # call stays within its time budget.
     check = Decoding(name="check", beam_size=settings.VOICE_BEAM_SIZE, prompt=CHECK_PROMPT, timestamps=False,
                      temperatures=(0.0,))
-    return Decoding(name="primary", beam_size=settings.VOICE_BEAM_SIZE, check=check)
+    return Decoding(name="primary", beam_size=settings.VOICE_BEAM_SIZE, check=check, halves=replace(check, name="halves"))
 
 
 def again_decoding() -> Decoding:
     """The second pass with the same weights: the two passes swapped, so it errs elsewhere."""
     primary = primary_decoding()
-    return replace(primary.check, name="again", check=replace(primary, name="check", check=None))
+    return replace(primary.check, name="again", check=replace(primary, name="check", check=None, halves=None))
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class Transcript:
     seconds: float  # wall time to decode and transcribe
     # What the check pass wrote when it ran (a confident first pass), for the benchmark and logs.
     check_text: str | None = None
+    # What the two halves' decodings wrote when they ran (an unconfirmed call), " | " between them.
+    halves_text: str | None = None
 
 
 def model_directory(model: str) -> tuple[Path, Decoding]:
@@ -129,19 +134,40 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
         raise TranscriptionUnavailable(f"the recording could not be decoded: {exc}") from exc
     # A verification call lasts seconds; a long recording is cut rather than tying up a worker.
     samples = samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]
-    text = _read(whisper, normalise(samples) if decoding.normalise else samples, decoding)
+    levelled = normalise(samples)
+    text = _read(whisper, levelled if decoding.normalise else samples, decoding)
     code, confidence = code_from_text(text, length=code_length)
     if code in PROMPT_CODES and confidence == CONFIDENT:
         confidence = UNCERTAIN
-    check_text = None
+    check_text = halves_text = None
     if confidence == CONFIDENT and decoding.check is not None:
         check = decoding.check
-        check_text = _read(whisper, normalise(samples) if check.normalise else samples, check)
+        check_text = _read(whisper, levelled if check.normalise else samples, check)
         if not hears(code, check_text):
             confidence = UNCERTAIN
+    if confidence != CONFIDENT and decoding.halves is not None:
+        split = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves, code_length)
+        if split is not None:
+            halves_text, split_code = split
+            # The two repetitions read apart agree, and the whole call's first pass has that code too.
+            if split_code is not None and hears(split_code, text):
+                code, confidence = split_code, CONFIDENT
     return Transcript(text=text, code=code, confidence=confidence, model=name, decoding=decoding.name,
                       audio_seconds=round(len(samples) / SAMPLE_RATE, 2),
-                      seconds=round(time.perf_counter() - started, 3), check_text=check_text)
+                      seconds=round(time.perf_counter() - started, 3), check_text=check_text,
+                      halves_text=halves_text)
+
+
+def _read_halves(whisper, samples, decoding: Decoding, code_length: int | None) -> tuple[str, str | None] | None:
+    """(what the two parts said, the code they agree on or None), or None when the call has no pause to cut at."""
+    cut = pause_in_the_middle(samples)
+    if cut is None:
+        return None
+    parts = [_read(whisper, samples[:cut], decoding), _read(whisper, samples[cut:], decoding)]
+    # Read together, each part holding one repetition: confident only if both say the same code.
+    code, confidence = code_from_text(". ".join(parts), length=code_length)
+    agreed = code if confidence == CONFIDENT and code not in PROMPT_CODES else None
+    return " | ".join(parts), agreed
 
 
 def _read(whisper, samples, decoding: Decoding) -> str:
