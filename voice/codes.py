@@ -35,7 +35,7 @@ DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five"
           "seven": "7", "eight": "8", "nine": "9"}
 # "Once again", "once more" come out as "1s again", "1 more", "1 small": a one followed at once
 # (no pause) by one of these is the word "once", and ends the run.
-ONCE_FOLLOWERS = {"s", "so", "more", "small", "smore", "again", "agin"}
+ONCE_FOLLOWERS = {"s", "so", "more", "small", "smaller", "smore", "again", "agin"}
 # Homophones the decoder writes for a spoken digit. Never a digit at the edge of a run: "code for",
 # "press 1 to repeat", "oh, hello" must not add a digit to a code.
 SOUNDALIKES = {"oh": "0", "o": "0", "won": "1", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}

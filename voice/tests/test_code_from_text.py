@@ -55,6 +55,9 @@ def test_it_hears_once_again_where_the_decoder_wrote_a_one():
                  "Your code is 6 8 1 2 4 1 5 8 1 more 6 8 1 2 4 1 5 8. Have a nice day.",
                  "login code 6 8 1 2 4 1 5 8 1 small 6 8 1 2 4 1 5 8. Have a nice day."):
         assert code_from_text(text) == ("68124158", CONFIDENT), text
+    # festival through the telephone band (bench/voice tuning set): "once more" as "1 Smaller".
+    assert code_from_text("Hi, here is your local code for discord 6 6 4 0 1 1 0 6 1 Smaller 6 6 4 0 1 1 0 6. "
+                          "Have a nice day.") == ("66401106", CONFIDENT)
     # A code that ends in 1, with a pause before "Again", keeps its 1.
     assert code_from_text("Your code is 4 8 2 9 1. Again, your code is 4 8 2 9 1.") == ("48291", CONFIDENT)
 
