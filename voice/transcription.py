@@ -146,28 +146,36 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
         if not hears(code, check_text):
             confidence = UNCERTAIN
     if confidence != CONFIDENT and decoding.halves is not None:
-        split = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves, code_length)
-        if split is not None:
-            halves_text, split_code = split
-            # The two repetitions read apart agree, and the whole call's first pass has that code too.
-            if split_code is not None and hears(split_code, text):
-                code, confidence = split_code, CONFIDENT
+        parts = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves)
+        if parts is not None:
+            halves_text = " | ".join(parts)
+            agreed = agreed_code(parts, text, length=code_length)
+            if agreed is not None:
+                code, confidence = agreed, CONFIDENT
     return Transcript(text=text, code=code, confidence=confidence, model=name, decoding=decoding.name,
                       audio_seconds=round(len(samples) / SAMPLE_RATE, 2),
                       seconds=round(time.perf_counter() - started, 3), check_text=check_text,
                       halves_text=halves_text)
 
 
-def _read_halves(whisper, samples, decoding: Decoding, code_length: int | None) -> tuple[str, str | None] | None:
-    """(what the two parts said, the code they agree on or None), or None when the call has no pause to cut at."""
+def _read_halves(whisper, samples, decoding: Decoding) -> list[str] | None:
+    """What the two parts of the call said, or None when it has no pause to cut at."""
     cut = pause_in_the_middle(samples)
     if cut is None:
         return None
-    parts = [_read(whisper, samples[:cut], decoding), _read(whisper, samples[cut:], decoding)]
-    # Read together, each part holding one repetition: confident only if both say the same code.
-    code, confidence = code_from_text(". ".join(parts), length=code_length)
-    agreed = code if confidence == CONFIDENT and code not in PROMPT_CODES else None
-    return " | ".join(parts), agreed
+    return [_read(whisper, samples[:cut], decoding), _read(whisper, samples[cut:], decoding)]
+
+
+def agreed_code(parts: list[str], first: str, *, length: int | None = None) -> str | None:
+    """The code both parts of a cut call say, if the first pass over the whole call heard it too.
+
+    Read together, each part holding one repetition, the code is confident only when both say it;
+    a cut that fell between two digits of a code is glued back by the join (a pause, not a word).
+    """
+    code, confidence = code_from_text(". ".join(parts), length=length)
+    if confidence == CONFIDENT and code not in PROMPT_CODES and hears(code, first):
+        return code
+    return None
 
 
 def _read(whisper, samples, decoding: Decoding) -> str:

@@ -114,7 +114,10 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
         f"{'on' if decoding.timestamps else 'off'}; "
         + (f"a confident code is checked by a second pass (plain prompt, timestamps "
            f"{'on' if decoding.check.timestamps else 'off'}) and stays confident only if it hears the code."
-           if decoding.check else "no check pass."),
+           if decoding.check else "no check pass.")
+        + (" A call left unconfirmed is cut at the pause in its middle and each part read alone (the check's "
+           "decoding): both parts saying a code the first pass heard too makes it confident."
+           if decoding.halves else ""),
         "",
         table(rows),
         "",

@@ -2,11 +2,12 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from voice import CONFIDENT, transcribe
 from voice.audio import FRAME, SAMPLE_RATE, pause_in_the_middle
 from voice.tests.conftest import MOCK_RECORDINGS, mock_recordings, needs_speech
-from voice.transcription import primary_decoding
+from voice.transcription import agreed_code, primary_decoding
 
 
 def speech_and_pauses(*pattern: tuple[str, float]) -> np.ndarray:
@@ -65,3 +66,31 @@ def test_a_confident_first_pass_the_check_confirms_never_pays_for_the_halves():
     result = transcribe(MOCK_RECORDINGS / recording["file"])
     assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
     assert result.check_text is not None and result.halves_text is None
+
+
+@pytest.mark.parametrize(("said", "first", "parts", "length", "agreed"), [
+    # Real outputs (bench/voice tuning set, telephone band): the first pass, then the two parts.
+    ("70316174", "Your code is 7 0 3 1 6 1 7 4. Your code is 7 0 3 1 6 1 7 4.",
+     ["Your code is 7 0 3 1 6 1 7 4", "Your code is 7 0 3 1 6 1 7 4"], None, "70316174"),
+    ("630838", "Hello, listen, your verification code 6 3.0 8 3 8. I repeat 6 3.0 8 3.0 8.",
+     ["Hello, listen to your verification code 6 3.0 8 3 8.", "I repeat 6 3 0 8 3 8."], None, "630838"),
+    # The cut fell inside the code: the join reads it whole again.
+    ("87380695", "Your Google verification code is 8 7 3 8 0 6 9 5 7 3 8 0 6 9 5.",
+     ["Your google verification code is 8 7 3 8 0 6.", "9 5 again, your code is 8 7 3 8 0 6 9 5"], None, "87380695"),
+    # The parts disagree (the ten-digit prompt's 5 in one of them): nothing.
+    ("0981", "Your code is 0 5 8 1. Your code is 0 5 8 1.", ["Your code is 0 9 8 1.", "Your code is 0 5 8 1."],
+     None, None),
+    # Both parts lost the same doubled digit: wrong at any length, refused when the service's length is known.
+    ("22283459", "This is an automated call from Discord. Your security code is 2 2 8 3 4 5 9. Repeat 2 2 2 8 3 4 5 9.",
+     ["This is an automated call from Discord. Your security code is 2 2 8 3 4 5 9. Repeat.",
+      "2 2 8 3 4 5 9 If you did not request this code call 1 8 0 0 5 5 5 0 1 9 9"], None, "2283459"),
+    ("22283459", "This is an automated call from Discord. Your security code is 2 2 8 3 4 5 9. Repeat 2 2 2 8 3 4 5 9.",
+     ["This is an automated call from Discord. Your security code is 2 2 8 3 4 5 9. Repeat.",
+      "2 2 8 3 4 5 9 If you did not request this code call 1 8 0 0 5 5 5 0 1 9 9"], 8, None),
+    # The parts agree, but the first pass never wrote that code in a row.
+    ("6601", "Your WhatsApp communication code is 6 6 0 1. Again, your code is 6 0 1.",
+     ["Your code is 6 6 1 0.", "Again, your code is 6 6 1 0"], None, None),
+])
+def test_the_parts_agree_on_a_code_only_when_both_say_it_and_the_first_pass_heard_it(said, first, parts, length,
+                                                                                      agreed):
+    assert agreed_code(parts, first, length=length) == agreed
