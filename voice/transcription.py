@@ -12,6 +12,12 @@ pass reads confidently is confirmed by a second pass that decodes the call with 
 (other example digits) and without timestamp tokens; a code the second pass does not hear as a run
 of digits is only uncertain. On the tuning set this removed every wrong confident code (4 of 69)
 for 7 right ones; only confident calls pay for the second pass.
+
+A third chance, for a first pass that found no code said twice: the call is cut at the pause in its
+middle and each repetition read alone, so the decoder cannot copy one reading into the other; both
+parts saying one code that the first pass also wrote in a row makes it confident. A first pass that
+fell back to a warmer decoding gets no second reading, and a call never gets more than two
+readings of its whole length, which keeps a 15-second call near its 3-second budget on 2 cores.
 """
 from __future__ import annotations
 
@@ -135,17 +141,23 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     # A verification call lasts seconds; a long recording is cut rather than tying up a worker.
     samples = samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]
     levelled = normalise(samples)
-    text = _read(whisper, levelled if decoding.normalise else samples, decoding)
+    text, fell_back = _decode(whisper, levelled if decoding.normalise else samples, decoding)
     code, confidence = code_from_text(text, length=code_length)
     if code in PROMPT_CODES and confidence == CONFIDENT:
         confidence = UNCERTAIN
+    # A first pass that needed a warmer decoding (it looped, or read nothing likely) heard the call
+    # badly; another reading rescued none of them on the tuning set, and it is the slowest path.
+    # It stays what it is: at most uncertain when a check was due.
+    second_chances = not fell_back
     check_text = halves_text = None
     if confidence == CONFIDENT and decoding.check is not None:
         check = decoding.check
-        check_text = _read(whisper, levelled if check.normalise else samples, check)
+        check_text = _read(whisper, levelled if check.normalise else samples, check) if second_chances else ""
         if not hears(code, check_text):
             confidence = UNCERTAIN
-    if confidence != CONFIDENT and decoding.halves is not None:
+    # The halves are for a first pass that found no code said twice; one whose code the check did
+    # not hear would pay a third reading, past the time budget of a 15-second call.
+    if confidence != CONFIDENT and check_text is None and second_chances and decoding.halves is not None:
         parts = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves)
         if parts is not None:
             halves_text = " | ".join(parts)
@@ -179,6 +191,11 @@ def agreed_code(parts: list[str], first: str, *, length: int | None = None) -> s
 
 
 def _read(whisper, samples, decoding: Decoding) -> str:
+    return _decode(whisper, samples, decoding)[0]
+
+
+def _decode(whisper, samples, decoding: Decoding) -> tuple[str, bool]:
+    """(the text, whether the decoder had to fall back to a higher temperature for some of it)."""
     try:
         segments, _info = whisper.transcribe(
             samples,
@@ -196,7 +213,9 @@ def _read(whisper, samples, decoding: Decoding) -> str:
             max_new_tokens=decoding.max_new_tokens,
         )
         # The segments are a generator: the decoding happens here, inside the try.
-        return " ".join(segment.text.strip() for segment in segments).strip()
+        segments = list(segments)
+        return (" ".join(segment.text.strip() for segment in segments).strip(),
+                any(segment.temperature > 0 for segment in segments))
     except Exception as exc:
         log.exception("voice transcription failed")
         raise TranscriptionUnavailable(f"the transcription failed: {exc}") from exc

@@ -4,7 +4,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from voice import CONFIDENT, transcribe
+from voice import CONFIDENT, UNCERTAIN, transcribe
 from voice.audio import FRAME, SAMPLE_RATE, pause_in_the_middle
 from voice.tests.conftest import MOCK_RECORDINGS, mock_recordings, needs_speech
 from voice.transcription import agreed_code, primary_decoding
@@ -37,16 +37,27 @@ def test_it_never_cuts_in_the_silence_around_the_speech_or_near_its_edges():
 
 
 @needs_speech
-def test_a_code_the_check_missed_is_confident_when_both_halves_and_the_first_pass_read_it():
+def test_a_code_the_first_pass_read_once_is_confident_when_both_halves_read_it():
     recording = mock_recordings()[0]
-    # A check that cannot hear a code (it writes at most two tokens) rejects the first pass's code.
-    primary = primary_decoding()
-    deaf = replace(primary, check=replace(primary.check, max_new_tokens=2))
-    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=deaf)
-    assert result.check_text is not None and result.halves_text is not None
+    # A first pass cut short after 18 tokens reads the code once ("… code 3 8 1 5 0 4 I repeat").
+    once = replace(primary_decoding(), max_new_tokens=18, temperatures=(0.0,))
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=once)
+    assert result.check_text is None and result.halves_text is not None
     first, second = result.halves_text.split(" | ")
     assert recording["code"] in first.replace(" ", "") and recording["code"] in second.replace(" ", "")
     assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
+
+
+@needs_speech
+def test_a_code_the_check_did_not_hear_gets_no_third_reading():
+    recording = mock_recordings()[0]
+    # A check that cannot hear a code (it writes at most two tokens) rejects the first pass's code;
+    # the halves would be a third reading of the call, past its time budget.
+    primary = primary_decoding()
+    deaf = replace(primary, check=replace(primary.check, max_new_tokens=2))
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=deaf)
+    assert result.check_text is not None and result.halves_text is None
+    assert (result.code, result.confidence) == (recording["code"], UNCERTAIN)
 
 
 @needs_speech
