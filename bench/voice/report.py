@@ -115,8 +115,9 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
         + (f"a confident code is checked by a second pass (plain prompt, timestamps "
            f"{'on' if decoding.check.timestamps else 'off'}) and stays confident only if it hears the code."
            if decoding.check else "no check pass.")
-        + (" A call left unconfirmed is cut at the pause in its middle and each part read alone (the check's "
-           "decoding): both parts saying a code the first pass heard too makes it confident."
+        + (" A first pass with no code said twice gets another chance: the call cut at the pause in its middle, each "
+           "part read alone (the check's decoding); both parts saying a code the first pass heard too makes it "
+           "confident. No second reading after a first pass that fell back to a warmer temperature."
            if decoding.halves else ""),
         "",
         table(rows),
