@@ -2,7 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -74,6 +74,12 @@ class Service(models.Model):
         validators=[RegexValidator(PROTOCOL_CODE, "1 to 8 lower-case letters or digits, e.g. wa")],
         help_text="Its short code on the SMS-Activate-compatible endpoint (wa, tg, go…); empty: reachable by slug",
     )
+    # A hint to the voice transcription (voice.code_from_text): a reading of another length is never
+    # confident. Empty: any code of 4-8 digits.
+    voice_code_length = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(4), MaxValueValidator(8)],
+        help_text="How many digits the codes of its calls have (e.g. 6); empty: any 4 to 8",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -81,6 +87,8 @@ class Service(models.Model):
             models.CheckConstraint(condition=Q(supports_sms=True) | Q(supports_voice=True), name="service_has_a_capability"),
             models.CheckConstraint(condition=Q(protocol_code__isnull=True) | Q(protocol_code__regex=PROTOCOL_CODE),
                                    name="service_protocol_code_format"),
+            models.CheckConstraint(condition=Q(voice_code_length__isnull=True) | Q(voice_code_length__range=(4, 8)),
+                                   name="service_voice_code_length_4_to_8"),
         ]
 
     def __str__(self) -> str:

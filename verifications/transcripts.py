@@ -46,13 +46,13 @@ def enqueue(call_id: int, *, model: str = "primary") -> None:
 def transcribe(call_id: int, *, model: str = "primary") -> str:
     """Transcribe a stored recording and write the result on the call. Returns its
     transcription_state. Safe to run twice; never raises for speech failures."""
-    call = VoiceCall.objects.select_related("verification").filter(pk=call_id).first()
+    call = VoiceCall.objects.select_related("verification__service").filter(pk=call_id).first()
     if call is None or call.recording_state != VoiceCall.Recording.STORED:
         return Transcription.UNAVAILABLE
     try:
         with default_storage.open(call.recording.name, "rb") as f:
             audio = f.read()
-        result = voice.transcribe(audio, model=model)
+        result = voice.transcribe(audio, model=model, code_length=call.verification.service.voice_code_length)
     except voice.TranscriptionUnavailable as exc:
         log.warning("call %s: transcription unavailable: %s", call.pk, exc)
         return _unavailable(call)

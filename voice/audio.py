@@ -49,3 +49,30 @@ def normalise(samples: np.ndarray) -> np.ndarray:
     level = float(np.sqrt(np.mean(np.square(speech))))
     gain = min(10 ** (SPEECH_LEVEL_DB / 20) / level, 10 ** (MAX_GAIN_DB / 20))
     return np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+
+
+# Where to cut a call in two: the longest pause in the middle of its speech, where an IVR stops
+# between saying the code and saying it again. Not at its edges (a greeting, a goodbye).
+SPLIT_WINDOW = (0.3, 0.7)
+
+
+def pause_in_the_middle(samples: np.ndarray) -> int | None:
+    """The sample at the middle of the longest pause within SPLIT_WINDOW of the speech, or None."""
+    frames = len(samples) // FRAME
+    if frames == 0:
+        return None
+    rms = np.sqrt(np.mean(np.square(samples[: frames * FRAME].reshape(frames, FRAME), dtype=np.float64), axis=1))
+    speech = rms >= SPEECH_FLOOR * rms.max() if rms.max() > 0 else np.zeros(frames, dtype=bool)
+    spoken = np.flatnonzero(speech)
+    if len(spoken) < 2:
+        return None
+    first, last = int(spoken[0]), int(spoken[-1])
+    low, high = first + SPLIT_WINDOW[0] * (last - first), first + SPLIT_WINDOW[1] * (last - first)
+    # Pauses are the gaps between consecutive speech frames.
+    gaps = np.diff(spoken)
+    best = None
+    for start, gap in zip(spoken[:-1], gaps):
+        middle = int(start) + int(gap) // 2
+        if gap > 1 and low <= middle <= high and (best is None or gap > best[1]):
+            best = (middle, int(gap))
+    return None if best is None else best[0] * FRAME

@@ -35,7 +35,7 @@ DIGITS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five"
           "seven": "7", "eight": "8", "nine": "9"}
 # "Once again", "once more" come out as "1s again", "1 more", "1 small": a one followed at once
 # (no pause) by one of these is the word "once", and ends the run.
-ONCE_FOLLOWERS = {"s", "so", "more", "small", "smore", "again", "agin"}
+ONCE_FOLLOWERS = {"s", "so", "more", "small", "smaller", "smore", "again", "agin"}
 # Homophones the decoder writes for a spoken digit. Never a digit at the edge of a run: "code for",
 # "press 1 to repeat", "oh, hello" must not add a digit to a code.
 SOUNDALIKES = {"oh": "0", "o": "0", "won": "1", "to": "2", "too": "2", "for": "4", "fore": "4", "ate": "8"}
@@ -161,19 +161,20 @@ def _close(found: list[Run], run: Run) -> None:
         found.append(run)
 
 
-def _repeated_unit(digits: str) -> tuple[str, int] | None:
-    """'48294829' -> ('4829', 2): the run is one 4-8 digit unit said 2 or 3 times in a row.
+def _repeated_unit(digits: str, length: int | None = None) -> tuple[str, int] | None:
+    """'48294829' -> ('4829', 2): the run is one 4-8 digit unit (of length, when known) said 2 or 3
+    times in a row.
 
     More than three is a decoder stuck in a loop ("9 9 9 9 9 9 9 9 9 9 9 9 …"), not a code.
     """
-    for size in range(MIN_DIGITS, MAX_DIGITS + 1):
+    for size in (length,) if length else range(MIN_DIGITS, MAX_DIGITS + 1):
         times = len(digits) // size
         if len(digits) % size == 0 and 2 <= times <= MAX_REPEATS and digits == digits[:size] * times:
             return digits[:size], times
     return None
 
 
-def _occurrences(run: Run) -> list[str]:
+def _occurrences(run: Run, length: int | None = None) -> list[str]:
     digits = run.digits
     if run.ragged:
         # Never confident (see code_from_text); as a guess, the soundalike was likelier a digit.
@@ -182,7 +183,7 @@ def _occurrences(run: Run) -> list[str]:
             if MIN_DIGITS <= len(candidate) <= MAX_DIGITS:
                 return [candidate]
         return []
-    repeated = _repeated_unit(digits)
+    repeated = _repeated_unit(digits, length)
     if repeated:
         # "4 8 2 9 4 8 2 9" is read as 4829 said twice: an 8-digit code made of two equal halves
         # and said only once (1 in 10,000 of them) is the one case this misreads.
@@ -214,32 +215,45 @@ def _guesses(found: list[Run]) -> list[str]:
     return guesses
 
 
-def code_from_text(text: str) -> tuple[str | None, str]:
-    """The code said in text, and CONFIDENT, UNCERTAIN or NONE (then the code is None)."""
+def code_from_text(text: str, *, length: int | None = None) -> tuple[str | None, str]:
+    """The code said in text, and CONFIDENT, UNCERTAIN or NONE (then the code is None).
+
+    length: how many digits the service's codes have, when it is known (Service.voice_code_length).
+    A code of another length is then never confident: most wrong readings of a code said twice are
+    one digit short in both repetitions ("3 3 6 6 3 9 2 4" heard as "3 3 6 3 9 2 4" twice).
+    """
+    if length is not None and not MIN_DIGITS <= length <= MAX_DIGITS:
+        raise ValueError(f"a code has {MIN_DIGITS}-{MAX_DIGITS} digits, not {length}")
     found = runs(text)
     counts: Counter[str] = Counter()
     ragged: set[str] = set()
     order: list[str] = []
     for run in found:
-        for occurrence in _occurrences(run):
+        for occurrence in _occurrences(run, length):
             counts[occurrence] += 1
             order.append(occurrence)
             if run.ragged:
                 ragged.add(occurrence)
     repeated = [code for code, n in counts.items() if n >= 2]
-    if len(repeated) == 1 and repeated[0] not in ragged and counts[repeated[0]] <= MAX_SAID:
-        return repeated[0], CONFIDENT
+    # With a known length, a run of another length said twice is not a rival code (a phone number
+    # read twice, a lost digit): only codes of that length compete.
+    fitting = [code for code in repeated if length is None or len(code) == length]
+    if len(fitting) == 1 and fitting[0] not in ragged and counts[fitting[0]] <= MAX_SAID:
+        return fitting[0], CONFIDENT
     if repeated:
-        best = max(repeated, key=lambda code: (counts[code], -order.index(code)))
+        best = max(repeated, key=lambda code: (code in fitting, counts[code], -order.index(code)))
         return best, UNCERTAIN
     if order:
         # A clean occurrence that another run also contains is the likeliest (the other run has
-        # a stray digit); else the first clean one; a ragged one last.
+        # a stray digit); else the first clean one; a ragged one last; one of the known length first.
         clean = [code for code in order if code not in ragged] or order
-        for code in clean:
-            if any(code in run.digits and run.digits != code for run in found):
-                return code, UNCERTAIN
-        return clean[0], UNCERTAIN
+        groups = [clean] if length is None else [[c for c in clean if len(c) == length],
+                                                 [c for c in clean if len(c) != length]]
+        for group in filter(None, groups):
+            for code in group:
+                if any(code in run.digits and run.digits != code for run in found):
+                    return code, UNCERTAIN
+            return group[0], UNCERTAIN
     guesses = _guesses(found)
     if guesses:
         return guesses[0], UNCERTAIN

@@ -26,3 +26,12 @@ def test_it_meets_the_targets_only_with_every_confident_code_right_and_three_qua
     assert report.targets(good).count("✅") == 2
     one_wrong = good + [row("9999", "9990", "confident")] * 1
     assert report.targets(one_wrong).count("✅") == 1
+
+
+def test_it_shows_the_targets_with_and_without_the_services_code_length():
+    without = [row("12345678", "1234567", "confident")] + [row("1234", "1234", "confident")] * 3
+    known = [row("12345678", "1234567", "uncertain")] + [row("1234", "1234", "confident")] * 3
+    text = report.targets(without, known)
+    assert "the service's code length set" in text
+    assert "| confident codes 100 % right | 75 % (3/4) | ❌ | 100 % (3/3) | ✅ |" in text
+    assert "| ≥ 75 % of calls confident | 100 % | ✅ | 75 % | ✅ |" in text

@@ -35,12 +35,12 @@ def percent(share: float | None) -> str:
     return "–" if share is None else f"{100 * share:.0f} %"
 
 
-def table(rows: list[dict]) -> str:
+def table(rows: list[dict], *, engines: bool = True) -> str:
     lines = ["| engine | condition | calls | confident | confident codes right | exact code | s/call (median · max) |",
              "|---|---|---:|---:|---:|---:|---:|"]
     conditions = sorted({row["condition"] for row in rows}, key=("clean", "telephone", "noisy").index)
     for condition in conditions:
-        for engine in [*ENGINES, "all"]:
+        for engine in [*ENGINES, "all"] if engines else ["all"]:
             group = [row for row in rows if row["condition"] == condition and engine in ("all", row["engine"])]
             if not group:
                 continue
@@ -73,22 +73,36 @@ def failures(rows: list[dict]) -> str:
             continue
         marker = "WRONG CONFIDENT" if row["confidence"] == "confident" else row["confidence"]
         check = f" / check: {row['check']!r}" if row.get("check") else ""
+        check += f" / halves: {row['halves']!r}" if row.get("halves") else ""
         lines.append(f"  {row['id']}.{row['condition']} [{marker}] said {row['expected']} got {row['code']}: {row['text']!r}{check}")
     return "\n".join(lines) or "  (none)"
 
 
-def targets(rows: list[dict]) -> str:
-    phone = summary([row for row in rows if row["condition"] == "telephone"])
-    right = phone["right_share"]
-    met_right = right is not None and right == 1.0
-    met_share = phone["confident_share"] >= 0.75
-    return (f"| target (telephone band) | measured | met |\n|---|---:|:---:|\n"
-            f"| confident codes 100 % right | {percent(right)} ({phone['confident_right']}/{phone['confident']}) | "
-            f"{'✅' if met_right else '❌'} |\n"
-            f"| ≥ 75 % of calls confident | {percent(phone['confident_share'])} | {'✅' if met_share else '❌'} |")
+def targets(rows: list[dict], with_length: list[dict] | None = None) -> str:
+    """The issue's targets on the telephone band: without a known code length and, when measured,
+    with each service's code length set (Service.voice_code_length)."""
+    columns = [summary([row for row in group if row["condition"] == "telephone"])
+               for group in ([rows, with_length] if with_length is not None else [rows])]
+
+    def right(s):
+        return f"{percent(s['right_share'])} ({s['confident_right']}/{s['confident']})"
+
+    def met(ok):
+        return "✅" if ok else "❌"
+
+    header = "| target (telephone band) | measured | met |\n|---|---:|:---:|"
+    if with_length is not None:
+        header = ("| target (telephone band) | any code length | met | the service's code length set | met |\n"
+                  "|---|---:|:---:|---:|:---:|")
+    line_right = "| confident codes 100 % right | " + " | ".join(
+        f"{right(s)} | {met(s['right_share'] == 1.0)}" for s in columns) + " |"
+    line_share = "| ≥ 75 % of calls confident | " + " | ".join(
+        f"{percent(s['confident_share'])} | {met(s['confident_share'] >= 0.75)}" for s in columns) + " |"
+    return "\n".join([header, line_right, line_share])
 
 
-def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: int, per_engine: int) -> None:
+def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: int, per_engine: int,
+            with_length: list[dict] | None = None) -> None:
     """Rewrite results.md's measured block and README's table between their markers."""
     block = "\n".join([
         START,
@@ -100,13 +114,19 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
         f"{'on' if decoding.timestamps else 'off'}; "
         + (f"a confident code is checked by a second pass (plain prompt, timestamps "
            f"{'on' if decoding.check.timestamps else 'off'}) and stays confident only if it hears the code."
-           if decoding.check else "no check pass."),
+           if decoding.check else "no check pass.")
+        + (" A first pass with no code said twice gets another chance: the call cut at the pause in its middle, each "
+           "part read alone (the check's decoding); both parts saying a code the first pass heard too makes it "
+           "confident. No second reading after a first pass that fell back to a warmer temperature."
+           if decoding.halves else ""),
         "",
         table(rows),
         "",
-        targets(rows),
+        targets(rows, with_length),
         "",
-        timing(rows, rss_mb),
+        *(["With each call's service set to its code's length (Service.voice_code_length), per condition:",
+           "", table(with_length, engines=False), ""] if with_length is not None else []),
+        timing(rows + (with_length or []), rss_mb),
         END,
     ])
     for path in (RESULTS, README):

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Voice transcription accuracy benchmark: synthetic verification calls through voice.transcribe().
 
-    python3 bench/voice/run.py                       # the held-out report set (seed 3), 30 calls per engine
+    python3 bench/voice/run.py                       # the held-out report set (seed 4), 30 calls per engine
     python3 bench/voice/run.py --set tune            # the tuning set (seed 1): iterate on this one only
     python3 bench/voice/run.py --write               # also update bench/voice/results.md and README's table
     python3 bench/voice/run.py --set tune --sweep nocheck,nonorm       # compare decodings (see variants())
     python3 bench/voice/run.py --set first-report    # the first round's report set (seed 2), seen while tuning
+    python3 bench/voice/run.py --set second-report   # the second round's (seed 3), seen in the third round
+    python3 bench/voice/run.py --code-length both    # also as if each service's code length were set
     python3 bench/voice/run.py --fixtures voice/tests/fixtures/transcripts.json   # keep what the decoder said
 
 It synthesises calls with flite, festival and espeak-ng (bench/voice/synth.py; `apt-get install flite
@@ -53,8 +55,9 @@ from voice.transcription import CHECK_PROMPT, Decoding, again_decoding, primary_
 
 # The report set is generated fresh for each round of tuning and measured once, after it: seed 2
 # was the first round's, and its failures were read while tuning the second (so it is no longer
-# held out); seed 3 is the second round's.
-SEEDS = {"tune": 1, "first-report": 2, "report": 3}
+# held out); seed 3 was the second round's, whose failures were read in the third; seed 4 is the
+# third round's.
+SEEDS = {"tune": 1, "first-report": 2, "second-report": 3, "report": 4}
 CACHE = ROOT / "bench" / "results" / "voice"
 CONDITIONS = ("clean", "telephone", "noisy")
 
@@ -66,6 +69,7 @@ def variants() -> dict[str, Decoding]:
     return {
         "primary": base,
         "nocheck": replace(base, name="nocheck", check=None),
+        "nohalves": replace(base, name="nohalves", halves=None),
         "nonorm": replace(base, name="nonorm", normalise=False, check=replace(base.check, normalise=False)),
         "plainprompt": replace(base, name="plainprompt", prompt=CHECK_PROMPT, check=None),
         "notimestamps": replace(base, name="notimestamps", timestamps=False),
@@ -105,20 +109,24 @@ def calls_for(seed: int, per_engine: int) -> list[Call]:
     return calls
 
 
-def measure(calls: list[Call], decoding: Decoding, conditions: tuple[str, ...] = CONDITIONS) -> list[dict]:
+def measure(calls: list[Call], decoding: Decoding, conditions: tuple[str, ...] = CONDITIONS, *,
+            code_length: bool = False) -> list[dict]:
+    """One row per call and condition; code_length: as if each call's service had its code's length
+    set (Service.voice_code_length), else any length 4-8 (the default)."""
     rows = []
     for call in calls:
         for condition in conditions:
             path = getattr(call, condition)
             cpu = time.process_time()
             try:
-                result = transcribe(path, decoding=decoding)
+                result = transcribe(path, decoding=decoding, code_length=len(call.code) if code_length else None)
                 code, confidence, text, seconds = result.code, result.confidence, result.text, result.seconds
-                check = result.check_text
+                check, halves = result.check_text, result.halves_text
             except TranscriptionUnavailable as exc:
-                code, confidence, text, seconds, check = None, "unavailable", str(exc), 0.0, None
+                code, confidence, text, seconds, check, halves = None, "unavailable", str(exc), 0.0, None, None
             rows.append({"id": call.id, "engine": call.engine, "voice": call.voice, "condition": condition,
                          "expected": call.code, "code": code, "confidence": confidence, "text": text, "check": check,
+                         "halves": halves,
                          "seconds": seconds, "cpu": round(time.process_time() - cpu, 3),
                          "audio_seconds": call.seconds, "phrasing": call.phrasing})
     return rows
@@ -134,6 +142,8 @@ def main() -> None:
     parser.add_argument("--failures", action="store_true", help="print every call not transcribed confident and right")
     parser.add_argument("--conditions", default=",".join(CONDITIONS), help="comma-separated subset of conditions")
     parser.add_argument("--limit", type=int, help="only the first N calls of each engine (quick tuning runs)")
+    parser.add_argument("--code-length", choices=("any", "service", "both"), default="any",
+                        help="any 4-8 digit code (no Service.voice_code_length), the service's length known, or both")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.sweep.split(",") if name.strip()]
     unknown = set(chosen) - set(variants())
@@ -147,25 +157,34 @@ def main() -> None:
         sys.exit(f"bench: conditions are {', '.join(CONDITIONS)}")
     if args.write and (args.limit or conditions != CONDITIONS):
         sys.exit("bench: --write publishes the whole set in every condition")
+    if args.write:
+        args.code_length = "both"
+    lengths = {"any": [False], "service": [True], "both": [False, True]}[args.code_length]
     seed = SEEDS[args.set]
     calls = calls_for(seed, args.per_engine)
     if args.limit:
         calls = [call for call in calls if int(call.id.rsplit("-", 1)[1]) < args.limit]
     # Load the weights outside the timings (once per process, as a worker does).
     transcribe(calls[0].clean)
-    for name in chosen:
-        rows = measure(calls, variants()[name], conditions)
+    published = {}
+    for name, code_length in [(name, code_length) for name in chosen for code_length in lengths]:
+        rows = measure(calls, variants()[name], conditions, code_length=code_length)
+        published[code_length] = rows
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        (CACHE / f"rows-{args.set}-{name}.json").write_text(json.dumps(rows, indent=1))
-        print(f"\n## decoding {name} on the {args.set} set (seed {seed}, {len(calls)} calls x {len(conditions)} conditions)")
+        suffix = "-length" if code_length else ""
+        (CACHE / f"rows-{args.set}-{name}{suffix}.json").write_text(json.dumps(rows, indent=1))
+        known = "the service's code length known" if code_length else "any code length"
+        print(f"\n## decoding {name}, {known}, on the {args.set} set (seed {seed}, {len(calls)} calls x "
+              f"{len(conditions)} conditions)")
         print(report.table(rows))
         print(report.timing(rows, rss_mb))
         if args.failures:
             print(report.failures(rows))
-        if args.fixtures and name == chosen[0]:
+        if args.fixtures and name == chosen[0] and code_length == lengths[0]:
             args.fixtures.parent.mkdir(parents=True, exist_ok=True)
             fixtures = [{"id": f"{row['id']}.{row['condition']}", "expected": row["expected"], "transcript": row["text"],
-                         **({"check": row["check"]} if row["check"] is not None else {})}
+                         **({"check": row["check"]} if row["check"] is not None else {}),
+                         **({"halves": row["halves"]} if row["halves"] is not None else {})}
                         for row in rows if row["confidence"] != "unavailable"]
             args.fixtures.write_text(json.dumps(fixtures, indent=1) + "\n")
             print(f"wrote {len(fixtures)} transcripts to {args.fixtures}")
@@ -173,8 +192,8 @@ def main() -> None:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         machine = (f"{os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {commit}")
-        report.publish(rows, rss_mb, decoding=variants()["primary"], machine=machine, seed=seed,
-                       per_engine=args.per_engine)
+        report.publish(published[False], rss_mb, decoding=variants()["primary"], machine=machine, seed=seed,
+                       per_engine=args.per_engine, with_length=published[True])
         print("updated bench/voice/results.md and README.md")
 
 

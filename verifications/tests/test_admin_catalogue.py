@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from verifications.models import Capability, Country, PricingSettings, PricingTier, ProviderName, Service
@@ -141,3 +142,33 @@ def test_it_edits_a_country(staff_client, catalogue):
     assert response.status_code == 302
     catalogue.country.refresh_from_db()
     assert (catalogue.country.enabled, catalogue.country.provider) == (False, ProviderName.MOCK)
+
+
+def service_form(staff_client, service, **changes) -> dict:
+    """The service page's form as the admin shows it, with changes."""
+    form = staff_client.get(reverse("admin:verifications_service_change", args=[service.pk])).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    return {name: ("" if value is None else "on" if value is True else value) for name, value in
+            {**data, **changes}.items() if value is not False}
+
+
+def test_it_sets_the_length_of_a_services_voice_codes(staff_client, catalogue):
+    response = staff_client.post(reverse("admin:verifications_service_change", args=[catalogue.service.pk]),
+                                 service_form(staff_client, catalogue.service, voice_code_length="6"))
+    assert response.status_code == 302
+    catalogue.service.refresh_from_db()
+    assert catalogue.service.voice_code_length == 6
+
+
+@pytest.mark.parametrize("length", ["3", "9"])
+def test_it_refuses_a_voice_code_length_outside_4_to_8(staff_client, catalogue, length):
+    response = staff_client.post(reverse("admin:verifications_service_change", args=[catalogue.service.pk]),
+                                 service_form(staff_client, catalogue.service, voice_code_length=length))
+    assert response.status_code == 200 and "voice_code_length" in response.context["adminform"].form.errors
+    catalogue.service.refresh_from_db()
+    assert catalogue.service.voice_code_length is None
+
+
+def test_the_database_refuses_a_voice_code_length_outside_4_to_8(catalogue):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Service.objects.filter(pk=catalogue.service.pk).update(voice_code_length=9)

@@ -15,7 +15,7 @@ from accounts.models import LedgerEntry
 from fakes.textverified import Fault
 from providers import simulation
 from verifications import services
-from verifications.models import PricingSettings, Verification, VoiceCall
+from verifications.models import PricingSettings, Service, Verification, VoiceCall
 from verifications.tests.lifecycle import api_for, balance, fake_textverified, fund, make_shop
 from voice.tests.conftest import needs_speech, speech_installed
 from voice.weights import REQUIRED, default_directory
@@ -94,6 +94,18 @@ def test_a_call_is_downloaded_transcribed_and_completes_the_sale(bought, alice, 
     assert bought.status == Verification.Status.COMPLETED and bought.refunded_at is None
     assert balance(alice) == Decimal("5.00") - PRICE
     assert not LedgerEntry.objects.filter(verification=bought, kind=LedgerEntry.Kind.REFUND).exists()
+
+
+@needs_speech
+def test_a_code_of_another_length_than_the_services_is_only_a_guess_and_still_completes_the_sale(
+        bought, alice, fake, django_capture_on_commit_callbacks):
+    # The recording says 381504 twice; a service whose codes have 8 digits cannot have sent it.
+    Service.objects.filter(pk=bought.service_id).update(voice_code_length=8)
+    fake.fake.deliver_call(bought.provider_ref, recording=CONFIDENT_RECORDING)
+    body = poll(api_for(alice), bought, django_capture_on_commit_callbacks)
+    [call] = body["calls"]
+    assert body["status"] == "completed" and body["code"] is None
+    assert (call["transcription_status"], call["code"], call["code_confidence"]) == ("done", "381504", "uncertain")
 
 
 def test_a_recording_that_404s_is_not_available_yet_and_does_not_complete_until_fetched(

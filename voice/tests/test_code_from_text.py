@@ -55,6 +55,9 @@ def test_it_hears_once_again_where_the_decoder_wrote_a_one():
                  "Your code is 6 8 1 2 4 1 5 8 1 more 6 8 1 2 4 1 5 8. Have a nice day.",
                  "login code 6 8 1 2 4 1 5 8 1 small 6 8 1 2 4 1 5 8. Have a nice day."):
         assert code_from_text(text) == ("68124158", CONFIDENT), text
+    # festival through the telephone band (bench/voice tuning set): "once more" as "1 Smaller".
+    assert code_from_text("Hi, here is your local code for discord 6 6 4 0 1 1 0 6 1 Smaller 6 6 4 0 1 1 0 6. "
+                          "Have a nice day.") == ("66401106", CONFIDENT)
     # A code that ends in 1, with a pause before "Again", keeps its 1.
     assert code_from_text("Your code is 4 8 2 9 1. Again, your code is 4 8 2 9 1.") == ("48291", CONFIDENT)
 
@@ -126,3 +129,30 @@ def test_it_is_never_confident_next_to_a_word_the_decoder_hears_for_an_unclear_d
 
 def test_it_reads_i_repeat_after_a_code_as_words():
     assert code_from_text("Your code 1 6 0 2 7 4 I repeat 1 6 0 2 7 4 goodbye.") == ("160274", CONFIDENT)
+
+
+def test_with_the_services_code_length_a_reading_of_another_length_is_only_a_guess():
+    # Real decoder outputs (bench/voice tuning set): a digit lost in both repetitions.
+    lost = "Your PayPal limitation code is 3 3 6 3 9 2 4. Again, your code is 3 3 6 3 9 2 4."  # 33663924 said
+    assert code_from_text(lost) == ("3363924", CONFIDENT)
+    assert code_from_text(lost, length=8) == ("3363924", UNCERTAIN)
+    assert code_from_text(lost, length=7) == ("3363924", CONFIDENT)
+    lost_first = "Your code is 0 8 1. Your code is 0 8 1."  # 0981 said: no candidate at all
+    assert code_from_text(lost_first, length=4) == (None, NONE)
+
+
+def test_with_the_services_code_length_only_codes_of_that_length_compete():
+    # A 4-digit code twice run together is an 8-digit code when the service sends 8 digits.
+    assert code_from_text("code 4 8 2 9 4 8 2 9. Again 4 8 2 9 4 8 2 9.", length=8) == ("48294829", CONFIDENT)
+    assert code_from_text("code 4 8 2 9 4 8 2 9 bye", length=4) == ("4829", CONFIDENT)
+    # A phone number read twice is no rival to a code of the service's length.
+    text = "Your code is 7 3 0 5. Again 7 3 0 5. Call 5 5 5 0 1 9 9, that is 5 5 5 0 1 9 9."
+    assert code_from_text(text) == ("7305", UNCERTAIN)
+    assert code_from_text(text, length=4) == ("7305", CONFIDENT)
+    # Said once, the guess is the reading of the right length.
+    assert code_from_text("Your code is 4 8 2 9 1. No, 4 8 2 9 1 3.", length=6) == ("482913", UNCERTAIN)
+
+
+def test_a_code_length_outside_4_to_8_is_refused():
+    with pytest.raises(ValueError):
+        code_from_text("code 1 2 3 4 5 6 7 8 9", length=9)

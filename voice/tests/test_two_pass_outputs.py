@@ -25,8 +25,9 @@ def decided(entry: dict) -> tuple[str | None, bool]:
     code, confidence = code_from_text(entry["transcript"])
     confident = confidence == CONFIDENT and code not in PROMPT_CODES
     if confident:
-        assert "check" in entry, entry["id"]  # the check ran for every confident first pass
-        confident = hears(code, entry["check"])
+        # The check ran for every first pass confident by the rules of the recording; one that a later
+        # rule reads confidently ("1 smaller" as "once more") has no check to pass: unconfirmed.
+        confident = "check" in entry and hears(code, entry["check"])
     return code, confident
 
 
@@ -45,5 +46,6 @@ def test_the_check_never_rejects_a_right_code_it_heard():
     # A confident first pass whose check wrote the same code in a row must stay confident.
     for entry in json.loads(FIXTURE.read_text()):
         code, confidence = code_from_text(entry["transcript"])
-        if confidence == CONFIDENT and code == entry["expected"] and entry["expected"] in entry["check"].replace(" ", ""):
+        if (confidence == CONFIDENT and code == entry["expected"] and "check" in entry
+                and entry["expected"] in entry["check"].replace(" ", "")):
             assert decided(entry) == (code, True), entry
