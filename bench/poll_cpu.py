@@ -11,7 +11,12 @@ the CPU that Django and our code spend per request (plus the Redis and SQL round
 
 - ceiling: GET /system/live, the bare view the load benchmark (bench/run.py) takes as its ceiling;
 - api-key, jwt, session: GET /verify/{id}/messages with each credential (answered from the cache);
-- 304: the API-key poll with the ETag it has in If-None-Match.
+- 304: the API-key poll with the ETag it has in If-None-Match;
+- api-key-no-limit: the API-key poll with RATELIMIT_ENABLE off, to show what the rate limit costs.
+
+Then the cost of each cache call a poll makes (Django's cache API on its Redis backend, and
+django-ratelimit's get_usage, which is `add` then `incr`), next to redis-py's own GET on one client
+that is kept: Django's backend builds a `redis.Redis` per call, and that build is most of the call.
 
 Process CPU time (time.process_time) per request, the best of `--rounds` rounds (the machine is
 shared: the minimum is the least disturbed), and its ratio to the ceiling: "ceiling ÷ path" is the
@@ -64,7 +69,8 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
-PATHS = ("ceiling", "api-key", "jwt", "session", "304")
+PATHS = ("ceiling", "api-key", "jwt", "session", "304", "api-key-no-limit")
+UNLIMITED = {"api-key-no-limit"}
 
 
 def environ(path: str, headers: dict[str, str]) -> dict:
@@ -110,6 +116,7 @@ def build_fixture() -> dict[str, dict]:
     status, headers, _body = request(envs["api-key"])
     assert status.startswith("200"), status
     envs["304"] = {**envs["api-key"], "HTTP_IF_NONE_MATCH": headers["ETag"]}
+    envs["api-key-no-limit"] = envs["api-key"]
     return envs
 
 
@@ -130,18 +137,64 @@ def request(env: dict) -> tuple[str, dict, bytes]:
     return seen["status"], seen["headers"], body
 
 
-def cpu_ms(env: dict, n: int) -> float:
-    started = time.process_time()
-    for _ in range(n):
-        request(env)
-    return (time.process_time() - started) * 1000 / n
+def cpu_ms(env: dict, n: int, *, rate_limited: bool = True) -> float:
+    from django.test.utils import override_settings
+
+    with override_settings(RATELIMIT_ENABLE=settings.RATELIMIT_ENABLE and rate_limited):
+        started = time.process_time()
+        for _ in range(n):
+            request(env)
+        return (time.process_time() - started) * 1000 / n
+
+
+def call_ms(op, n: int, rounds: int) -> float:
+    """CPU ms of one op(), the best of `rounds` rounds of n."""
+    for _ in range(min(n, 200)):
+        op()
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for _ in range(n):
+            op()
+        best = min(best, (time.process_time() - started) * 1000 / n)
+    return best
+
+
+def cache_call_costs(n: int, rounds: int) -> list[tuple[str, float]]:
+    """What each kind of cache call costs in CPU, on the settings' default cache."""
+    from django.test import RequestFactory
+    from django_ratelimit.core import get_usage
+
+    cache.set("pollcpu:probe", 1, 600)
+    keys = ["pollcpu:probe", "pollcpu:absent1", "pollcpu:absent2"]
+    request_ = RequestFactory().get("/")
+    costs = [
+        ("Django cache.get", call_ms(lambda: cache.get("pollcpu:probe"), n, rounds)),
+        ("Django cache.get_many (3 keys)", call_ms(lambda: cache.get_many(keys), n, rounds)),
+        ("Django cache.add (key exists)", call_ms(lambda: cache.add("pollcpu:probe", 1, 600), n, rounds)),
+        ("Django cache.incr (EXISTS, INCRBY)", call_ms(lambda: cache.incr("pollcpu:probe"), n, rounds)),
+        ("django-ratelimit get_usage (add, incr)", call_ms(lambda: get_usage(
+            request_, group="pollcpu", key=lambda _g, _r: "user:1", rate="1000000/m", increment=True), n, rounds)),
+    ]
+    location = settings.CACHES["default"].get("LOCATION")
+    if settings.CACHES["default"]["BACKEND"].endswith(".RedisCache") and isinstance(location, str):
+        import redis
+
+        pool = redis.ConnectionPool.from_url(location)
+        client = redis.Redis(connection_pool=pool)
+        costs += [("redis.Redis(connection_pool=pool), no I/O", call_ms(lambda: redis.Redis(connection_pool=pool),
+                                                                         n, rounds)),
+                  ("redis-py GET on a kept client", call_ms(lambda: client.get("absent"), n, rounds))]
+        pool.disconnect()
+    return costs
 
 
 def check(envs: dict) -> None:
     """Every path answers what it should, and the polls make no SQL (a cached answer)."""
     from django.test.utils import CaptureQueriesContext
 
-    expected = {"ceiling": "200", "api-key": "200", "jwt": "200", "session": "200", "304": "304"}
+    expected = {"ceiling": "200", "api-key": "200", "jwt": "200", "session": "200", "304": "304",
+                "api-key-no-limit": "200"}
     for name, env in envs.items():
         request(env)  # warm: the first poll of a credential may fill its cache entries
         with CaptureQueriesContext(connection) as queries:
@@ -178,10 +231,13 @@ def main() -> None:
         best = {name: float("inf") for name in PATHS}
         for _ in range(args.rounds):
             for name in PATHS:  # interleaved, so a slow moment of the host hits every path alike
-                best[name] = min(best[name], cpu_ms(envs[name], args.requests))
+                best[name] = min(best[name], cpu_ms(envs[name], args.requests, rate_limited=name not in UNLIMITED))
         print("\n| path | CPU ms per request | ceiling ÷ path |\n|---|---:|---:|")
         for name in PATHS:
             print(f"| {name} | {best[name]:.3f} | {best['ceiling'] / best[name]:.2f} |")
+        print("\n| cache call | CPU ms per call |\n|---|---:|")
+        for name, ms in cache_call_costs(args.requests, args.rounds):
+            print(f"| {name} | {ms:.3f} |")
     finally:
         cache.clear()
         connection.creation.destroy_test_db(old_name, verbosity=0)
