@@ -6,13 +6,12 @@ providers/simulation.py, the same rules the mock backend uses.
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone as dt_timezone
 from decimal import Decimal
 from typing import Callable
@@ -23,8 +22,7 @@ from django.utils import timezone
 from providers import simulation
 from fakes.textverified.webhooks import WebhookSender
 from providers.base import RentalState
-from fakes.textverified.wire import dumps as json_dumps
-from fakes.textverified.wire import loads as json_loads
+from fakes.textverified.replies import Fault, Reply, error, json_body, param
 
 API = "/api/pub/v2"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -34,50 +32,6 @@ _ACTION = re.compile(rf"^{API}/verifications/([^/]+)/(cancel|report)$")
 _RECORDING = re.compile(rf"^{API}/recordings/([^/]+)$")
 # What the real upstream charges for a voice verification (contract §12: $2.50 for almost everything).
 VOICE_PRICE = Decimal("2.50")
-
-
-@dataclass
-class Reply:
-    status: int
-    body: object = None  # JSON-able (Decimal allowed), or bytes, or None for an empty body
-    headers: dict = field(default_factory=dict)
-    stall: float = 0.0  # seconds to hold the answer back (until the server stops, at most)
-
-    def payload(self) -> bytes:
-        if self.body is None:
-            return b""
-        if isinstance(self.body, bytes):
-            return self.body
-        return json_dumps(self.body).encode()
-
-
-@dataclass
-class Fault:
-    """Injected misbehaviour for requests matching `method` and a `path` prefix, `count` times (-1: always).
-
-    status: answer with it (and `error_code`, `retry_after`); delay: sleep first; stall: process the
-    request, then hold the answer back (a purchase that succeeds upstream while the client times out).
-    """
-
-    status: int | None = None
-    delay: float = 0.0
-    stall: float = 0.0
-    count: int = 1
-    path: str = ""
-    method: str = ""
-    retry_after: str | None = None
-    error_code: str | None = None
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Fault":
-        return cls(status=data.get("status"), delay=float(data.get("delay", 0)), stall=float(data.get("stall", 0)),
-                   count=int(data.get("count", 1)), path=str(data.get("path", "")),
-                   method=str(data.get("method", "")).upper(),
-                   retry_after=None if data.get("retryAfter") is None else str(data["retryAfter"]),
-                   error_code=data.get("errorCode"))
-
-    def matches(self, method: str, path: str) -> bool:
-        return (not self.method or self.method == method) and path.startswith(self.path)
 
 
 @dataclass
@@ -266,15 +220,15 @@ class FakeTextVerified:
     # --- catalogue and purchase -----------------------------------------------------------------------
 
     def _pricing(self, body: bytes) -> Reply:
-        data = _json(body)
+        data = json_body(body)
         service, capability = data.get("serviceName"), _CAPABILITIES.get(str(data.get("capability", "")).lower())
         if not service or not capability:
-            return _error(400, None, "serviceName and capability are required.")
+            return error(400, None, "serviceName and capability are required.")
         try:
             price = simulation.price(service=service, capability=capability, strict=True,
                                      voice_price=self.voice_price)
         except simulation.Refused as exc:
-            return _error(400, exc.upstream_code, exc.message)
+            return error(400, exc.upstream_code, exc.message)
         return Reply(200, {"serviceName": service, "price": price}, _mock_header(service))
 
     def _create(self, headers, body: bytes, base: str) -> Reply:
@@ -282,12 +236,12 @@ class FakeTextVerified:
         if key is not None:
             key = key.strip()
             if not 1 <= len(key) <= 256:
-                return _error(400, None, "Idempotency-Key must be 1-256 characters.")
+                return error(400, None, "Idempotency-Key must be 1-256 characters.")
             with self.lock:
                 if key in self.idempotency:
                     done = self.idempotency[key]
                     if done is None:
-                        return _error(409, "IdempotencyConflict", "A request with this key is still being processed.")
+                        return error(409, "IdempotencyConflict", "A request with this key is still being processed.")
                     return replace(done, headers=dict(done.headers), stall=0.0)
                 self.idempotency[key] = None  # in flight
         reply = None
@@ -305,31 +259,31 @@ class FakeTextVerified:
                         self.idempotency.pop(key, None)
 
     def _purchase(self, body: bytes, base: str) -> Reply:
-        data = _json(body)
+        data = json_body(body)
         service = data.get("serviceName")
         capability = _CAPABILITIES.get(str(data.get("capability", "")).lower())
         if not service or not capability:
-            return _error(400, None, "serviceName and capability are required.")
+            return error(400, None, "serviceName and capability are required.")
         max_price = None if data.get("maxPrice") is None else Decimal(str(data["maxPrice"]))
         try:
             price = simulation.check_purchase(service=service, capability=capability, max_price=max_price, strict=True,
                                               voice_price=self.voice_price)
         except simulation.Outage as exc:
-            return _error(503, None, str(exc))
+            return error(503, None, str(exc))
         except simulation.Refused as exc:
-            return _error(400, exc.upstream_code, exc.message)
+            return error(400, exc.upstream_code, exc.message)
         test = service in simulation.SCENARIOS
         now = self.clock()
         with self.lock:
             if not test:
                 if self.balance < price:
-                    return _error(400, "InsufficientBalance", "Not enough credits.")
+                    return error(400, "InsufficientBalance", "Not enough credits.")
                 # Pending rentals are a subset of all rentals: only scan (O(n)) when the limit is in reach.
                 pending = 0 if len(self.records) < self.max_pending else sum(
                     1 for r in self.records.values()
                     if not r.test and simulation.view(r.facts, now=now).state == RentalState.PENDING)
                 if pending >= self.max_pending:
-                    return _error(400, "TooManyUnfinishedVerifications", "Too many unfinished verifications.")
+                    return error(400, "TooManyUnfinishedVerifications", "Too many unfinished verifications.")
                 self.balance -= price
             vid = "lr_" + "".join(secrets.choice(_CROCKFORD) for _ in range(26))
             facts = simulation.Facts(reference=vid, service=service, capability=capability, created_at=now,
@@ -379,8 +333,8 @@ class FakeTextVerified:
         return self._page(items, query, f"{base}{API}/verifications")
 
     def _messages(self, kind: str, query: dict, base: str) -> Reply:
-        wanted = _param(query, "reservationId")
-        to = re.sub(r"\D", "", _param(query, "to") or "")[-10:]
+        wanted = param(query, "reservationId")
+        to = re.sub(r"\D", "", param(query, "to") or "")[-10:]
         now = self.clock()
         with self.lock:
             if wanted:
@@ -408,7 +362,7 @@ class FakeTextVerified:
         return self._page([item for _, _, item in items], query, f"{base}{API}/{kind}")
 
     def _page(self, items: list, query: dict, url: str) -> Reply:
-        page = max(1, int(_param(query, "page") or 1))
+        page = max(1, int(param(query, "page") or 1))
         size = max(1, self.page_size)
         chunk = items[(page - 1) * size: page * size]
         has_next = page * size < len(items)
@@ -441,7 +395,7 @@ class FakeTextVerified:
             seen = simulation.view(record.facts, now=now)
             allowed = seen.can_cancel if action == "cancel" else seen.can_report
             if not allowed:
-                return _error(400, None, f"Verification cannot be {'canceled' if action == 'cancel' else 'reported'}.")
+                return error(400, None, f"Verification cannot be {'canceled' if action == 'cancel' else 'reported'}.")
             flag = "cancelled_at" if action == "cancel" else "reported_at"
             record.facts = replace(record.facts, **{flag: now})
             self._refund(record)
@@ -466,7 +420,7 @@ class FakeTextVerified:
     # --- hooks -----------------------------------------------------------------------------------------
 
     def _hook(self, method: str, path: str, body: bytes) -> Reply:
-        data = _json(body)
+        data = json_body(body)
         if method == "POST" and path == "/_fake/sms":
             try:
                 message_id = self.deliver_sms(str(data.get("reservationId")), text=str(data.get("text", "")),
@@ -474,7 +428,7 @@ class FakeTextVerified:
             except KeyError:
                 return Reply(404)
             except ValueError as exc:
-                return _error(409, None, str(exc))
+                return error(409, None, str(exc))
             return Reply(200, {"id": message_id})
         if method == "POST" and path == "/_fake/call":
             try:
@@ -482,7 +436,7 @@ class FakeTextVerified:
             except KeyError:
                 return Reply(404)
             except ValueError as exc:
-                return _error(409, None, str(exc))
+                return error(409, None, str(exc))
             return Reply(200, {"id": message_id})
         if method == "POST" and path == "/_fake/faults":
             return self._set_faults(data)
@@ -513,25 +467,6 @@ class FakeTextVerified:
         if "smsDelay" in data:
             self.sms_delay = None if data["smsDelay"] is None else float(data["smsDelay"])
         return Reply(200, {"faults": len(self.faults)})
-
-
-def _json(body: bytes) -> dict:
-    try:
-        data = json_loads(body) if body else {}
-    except (ValueError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _error(status: int, code: str | None, description: str) -> Reply:
-    return Reply(status, {"errorCode": code, "errorDescription": description})
-
-
-def _param(query: dict, name: str) -> str | None:
-    for key, values in query.items():
-        if key.lower() == name.lower() and values:
-            return values[0]
-    return None
 
 
 def _mock_header(service: str) -> dict:
