@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Voice transcription accuracy benchmark: synthetic verification calls through voice.transcribe().
 
-    python3 bench/voice/run.py                       # the held-out report set (seed 4), 30 calls per engine
+    python3 bench/voice/run.py                       # the held-out report set (seed 5), 30 calls per engine
     python3 bench/voice/run.py --set tune            # the tuning set (seed 1): iterate on this one only
     python3 bench/voice/run.py --write               # also update bench/voice/results.md and README's table
     python3 bench/voice/run.py --set tune --sweep nocheck,nonorm       # compare decodings (see variants())
     python3 bench/voice/run.py --set first-report    # the first round's report set (seed 2), seen while tuning
     python3 bench/voice/run.py --set second-report   # the second round's (seed 3), seen in the third round
+    python3 bench/voice/run.py --set third-report    # the third round's (seed 4), seen in the fourth round
     python3 bench/voice/run.py --code-length both    # also as if each service's code length were set
     python3 bench/voice/run.py --fixtures voice/tests/fixtures/transcripts.json   # keep what the decoder said
 
@@ -56,8 +57,8 @@ from voice.transcription import CHECK_PROMPT, Decoding, again_decoding, primary_
 # The report set is generated fresh for each round of tuning and measured once, after it: seed 2
 # was the first round's, and its failures were read while tuning the second (so it is no longer
 # held out); seed 3 was the second round's, whose failures were read in the third; seed 4 is the
-# third round's.
-SEEDS = {"tune": 1, "first-report": 2, "second-report": 3, "report": 4}
+# third round's, whose failures were read in the fourth; seed 5 is the fourth round's.
+SEEDS = {"tune": 1, "first-report": 2, "second-report": 3, "third-report": 4, "report": 5}
 CACHE = ROOT / "bench" / "results" / "voice"
 CONDITIONS = ("clean", "telephone", "noisy")
 
