@@ -5,19 +5,17 @@ was tuned with bench/voice on its tuning set only (see results.md): the speech b
 (voice.audio), beam search, English only, no VAD (it cut digits), a short temperature fallback
 capped in tokens so a looping decode ends, and a digit prompt.
 
-Two passes. The decoder reads the code said twice as two equal runs of digits, but they are not two
-independent hearings: the second copies the first within one window, and the prompt's own digits
-leak into codes ("0 7 6 3" heard as "0 5 6 3" after a prompt saying "0 5 7 6"). So a code the first
-pass reads confidently is confirmed by a second pass that decodes the call with a different prompt
-(other example digits) and without timestamp tokens; a code the second pass does not hear as a run
-of digits is only uncertain. On the tuning set this removed every wrong confident code (4 of 69)
-for 7 right ones; only confident calls pay for the second pass.
-
-A third chance, for a first pass that found no code said twice: the call is cut at the pause in its
-middle and each repetition read alone, so the decoder cannot copy one reading into the other; both
-parts saying one code that the first pass also wrote in a row makes it confident. A first pass that
-fell back to a warmer decoding gets no second reading, and a call never gets more than two
-readings of its whole length, which keeps a 15-second call near its 3-second budget on 2 cores.
+Up to three readings, and two must agree. The decoder reads the code said twice as two equal
+runs of digits, but those are not two independent hearings: the second copies the first within one
+window, and the prompt's own digits leak into codes ("0 7 6 3" heard as "0 5 6 3" after a prompt
+saying "0 5 7 6"). So every call is read again by a check (another prompt, no timestamp tokens),
+and when the two do not agree, cut at the pause in its middle with each repetition read alone (the
+halves: the decoder cannot copy one reading into the other). A code is confident when one reading
+says it twice, another reading hears it, and no reading says another code twice (agreed()). On the
+tuning sets this made more calls confident than round 3's rules (the check's own code counts, the
+halves also follow a check that did not hear the code) with no more wrong ones. A first pass that
+fell back to a warmer decoding gets no second reading: it heard the call badly, and it is the
+slowest path.
 """
 from __future__ import annotations
 
@@ -30,7 +28,7 @@ from pathlib import Path
 from django.conf import settings
 
 from voice.audio import SAMPLE_RATE, UndecodableAudio, decode, normalise, pause_in_the_middle
-from voice.codes import CONFIDENT, UNCERTAIN, code_from_text, hears
+from voice.codes import CONFIDENT, NONE, UNCERTAIN, code_from_text, hears
 from voice.weights import TranscriptionUnavailable, default_directory, load
 
 log = logging.getLogger("voice")
@@ -142,32 +140,83 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     samples = samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]
     levelled = normalise(samples)
     text, fell_back = _decode(whisper, levelled if decoding.normalise else samples, decoding)
-    code, confidence = code_from_text(text, length=code_length)
-    if code in PROMPT_CODES and confidence == CONFIDENT:
-        confidence = UNCERTAIN
+    readings = [Reading("first", (text,))]
+    check_text = halves_text = None
+    code = agreed(readings, code_length)
     # A first pass that needed a warmer decoding (it looped, or read nothing likely) heard the call
     # badly; another reading rescued none of them on the tuning set, and it is the slowest path.
-    # It stays what it is: at most uncertain when a check was due.
-    second_chances = not fell_back
-    check_text = halves_text = None
-    if confidence == CONFIDENT and decoding.check is not None:
-        check = decoding.check
-        check_text = _read(whisper, levelled if check.normalise else samples, check) if second_chances else ""
-        if not hears(code, check_text):
-            confidence = UNCERTAIN
-    # The halves are for a first pass that found no code said twice; one whose code the check did
-    # not hear would pay a third reading, past the time budget of a 15-second call.
-    if confidence != CONFIDENT and check_text is None and second_chances and decoding.halves is not None:
-        parts = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves)
-        if parts is not None:
-            halves_text = " | ".join(parts)
-            agreed = agreed_code(parts, text, length=code_length)
-            if agreed is not None:
-                code, confidence = agreed, CONFIDENT
+    if not fell_back:
+        if decoding.check is not None:
+            check = decoding.check
+            check_text = _read(whisper, levelled if check.normalise else samples, check)
+            readings.append(Reading("check", (check_text,)))
+            code = agreed(readings, code_length)
+        if code is None and decoding.halves is not None:
+            parts = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves)
+            if parts is not None:
+                halves_text = " | ".join(parts)
+                readings.append(Reading("halves", tuple(parts)))
+                code = agreed(readings, code_length)
+    if code is not None:
+        confidence = CONFIDENT
+    elif decoding.check is None and decoding.halves is None:
+        # A one-pass decoding (benchmark variants): the first reading's own word.
+        code, confidence = readings[0].says(code_length)
+    else:
+        code, confidence = best_guess(readings, code_length)
     return Transcript(text=text, code=code, confidence=confidence, model=name, decoding=decoding.name,
                       audio_seconds=round(len(samples) / SAMPLE_RATE, 2),
                       seconds=round(time.perf_counter() - started, 3), check_text=check_text,
                       halves_text=halves_text)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One decoding of the call: its whole length (one text), or its two halves (two texts)."""
+
+    name: str
+    parts: tuple[str, ...]
+
+    def says(self, length: int | None) -> tuple[str | None, str]:
+        """The code this reading says, and how surely (the halves read together: each says it once)."""
+        code, confidence = code_from_text(". ".join(self.parts), length=length)
+        # A prompt's own codes never come back confident: a decoder that heard nothing may recite its prompt.
+        if confidence == CONFIDENT and code in PROMPT_CODES:
+            confidence = UNCERTAIN
+        return code, confidence
+
+    def hears(self, code: str, length: int | None = None) -> bool:
+        # Halves hear a code only if each part has it (each holds one repetition, read alone), or
+        # if read together they say it twice (the cut fell inside the code: "8 7 3 8 0 6." | "9 5
+        # again, your code is 8 7 3 8 0 6 9 5"); one part alone is one hearing, not two.
+        if len(self.parts) > 1 and self.says(length) == (code, CONFIDENT):
+            return True
+        return all(hears(code, part) for part in self.parts)
+
+
+def agreed(readings: list[Reading], length: int | None = None) -> str | None:
+    """The code that two readings of the call agree on, or None.
+
+    A reading is *sure* of a code it says twice (voice.code_from_text's confident); the code is
+    agreed when one reading is sure of it, another hears it too (the same digits in a row), and no
+    reading is sure of another code. Two repetitions within one reading are not two hearings (the
+    decoder copies its first reading, a prompt's digits leak into both); two readings with other
+    prompts, other timestamps or other windows of the audio err apart.
+    """
+    sure = {code for code, confidence in (reading.says(length) for reading in readings) if confidence == CONFIDENT}
+    if len(sure) != 1:
+        return None
+    code = sure.pop()
+    return code if sum(reading.hears(code, length) for reading in readings) >= 2 else None
+
+
+def best_guess(readings: list[Reading], length: int | None = None) -> tuple[str | None, str]:
+    """An unconfirmed call's guess: the first reading's code, else the next one's (never confident)."""
+    for reading in readings:
+        code, confidence = reading.says(length)
+        if code is not None:
+            return code, UNCERTAIN
+    return None, NONE
 
 
 def _read_halves(whisper, samples, decoding: Decoding) -> list[str] | None:
@@ -179,15 +228,8 @@ def _read_halves(whisper, samples, decoding: Decoding) -> list[str] | None:
 
 
 def agreed_code(parts: list[str], first: str, *, length: int | None = None) -> str | None:
-    """The code both parts of a cut call say, if the first pass over the whole call heard it too.
-
-    Read together, each part holding one repetition, the code is confident only when both say it;
-    a cut that fell between two digits of a code is glued back by the join (a pause, not a word).
-    """
-    code, confidence = code_from_text(". ".join(parts), length=length)
-    if confidence == CONFIDENT and code not in PROMPT_CODES and hears(code, first):
-        return code
-    return None
+    """The code both parts of a cut call say, if the first pass over the whole call heard it too."""
+    return agreed([Reading("first", (first,)), Reading("halves", tuple(parts))], length)
 
 
 def _read(whisper, samples, decoding: Decoding) -> str:

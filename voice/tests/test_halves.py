@@ -4,7 +4,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from voice import CONFIDENT, UNCERTAIN, transcribe
+from voice import CONFIDENT, transcribe
 from voice.audio import FRAME, SAMPLE_RATE, pause_in_the_middle
 from voice.tests.conftest import MOCK_RECORDINGS, mock_recordings, needs_speech
 from voice.transcription import agreed_code, primary_decoding
@@ -37,37 +37,60 @@ def test_it_never_cuts_in_the_silence_around_the_speech_or_near_its_edges():
 
 
 @needs_speech
-def test_a_code_the_first_pass_read_once_is_confident_when_both_halves_read_it():
+def test_a_code_the_first_pass_read_once_is_confident_when_the_check_says_it_twice():
     recording = mock_recordings()[0]
     # A first pass cut short after 18 tokens reads the code once ("… code 3 8 1 5 0 4 I repeat").
     once = replace(primary_decoding(), max_new_tokens=18, temperatures=(0.0,))
     result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=once)
-    assert result.check_text is None and result.halves_text is not None
+    assert recording["code"] in result.text.replace(" ", "")
+    assert result.check_text is not None and result.halves_text is None
+    assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
+
+
+@needs_speech
+def test_a_code_no_whole_reading_says_twice_is_confident_when_both_halves_read_it():
+    recording = mock_recordings()[0]
+    # First pass and check both cut short after 18 tokens: each reads the code once.
+    primary = primary_decoding()
+    once = replace(primary, max_new_tokens=18, temperatures=(0.0,), check=replace(primary.check, max_new_tokens=18))
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=once)
+    assert result.check_text is not None and result.halves_text is not None
     first, second = result.halves_text.split(" | ")
     assert recording["code"] in first.replace(" ", "") and recording["code"] in second.replace(" ", "")
     assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
 
 
 @needs_speech
-def test_a_code_the_check_did_not_hear_gets_no_third_reading():
+def test_a_code_the_check_did_not_hear_is_confident_when_both_halves_read_it():
     recording = mock_recordings()[0]
-    # A check that cannot hear a code (it writes at most two tokens) rejects the first pass's code;
-    # the halves would be a third reading of the call, past its time budget.
+    # A check that cannot hear a code (it writes at most two tokens) leaves the first pass's code
+    # unconfirmed; the halves are the third reading, and they hear it.
     primary = primary_decoding()
     deaf = replace(primary, check=replace(primary.check, max_new_tokens=2))
     result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=deaf)
-    assert result.check_text is not None and result.halves_text is None
-    assert (result.code, result.confidence) == (recording["code"], UNCERTAIN)
+    assert result.check_text is not None and result.halves_text is not None
+    assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
 
 
 @needs_speech
-def test_the_halves_never_make_a_code_confident_that_the_first_pass_did_not_read():
+def test_the_halves_alone_never_make_a_code_confident():
     recording = mock_recordings()[0]
-    # A first pass cut short after a few tokens has no code; the halves agree, but alone they are not enough.
+    # First pass and check cut short after a few tokens have no code; the halves agree, but one
+    # reading is not enough.
     primary = primary_decoding()
-    short = replace(primary, max_new_tokens=4, temperatures=(0.0,))
+    short = replace(primary, max_new_tokens=4, temperatures=(0.0,), check=replace(primary.check, max_new_tokens=2))
     result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=short)
-    assert result.halves_text is not None and result.check_text is None
+    assert result.halves_text is not None and result.check_text is not None
+    assert result.confidence != CONFIDENT
+
+
+@needs_speech
+def test_a_first_pass_that_fell_back_gets_no_second_reading():
+    recording = mock_recordings()[0]
+    # A log-probability threshold no decoding meets makes every segment fall back to a warmer one.
+    hopeless = replace(primary_decoding(), log_prob_threshold=0.0)
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=hopeless)
+    assert result.check_text is None and result.halves_text is None
     assert result.confidence != CONFIDENT
 
 
