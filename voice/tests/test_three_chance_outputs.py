@@ -1,4 +1,4 @@
-"""The round-3 rules on what the decoder really wrote for the benchmark's round-3 report set.
+"""The rules (voice.transcription.agreed) on what the decoder really wrote for the benchmark's round-3 report set.
 
 voice/tests/fixtures/three_chance_transcripts.json holds, for every call of bench/voice's report set
 (seed 4) in every condition, the code said and what transcribe() decoded (any code length): the
@@ -11,9 +11,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from voice import CONFIDENT, code_from_text
-from voice.codes import hears
-from voice.transcription import PROMPT_CODES, agreed_code
+from voice.transcription import Reading, agreed, best_guess
 
 FIXTURE = Path(__file__).with_name("fixtures") / "three_chance_transcripts.json"
 # Counted when the fixture was recorded (bench/voice/results.md, round 3).
@@ -23,15 +21,13 @@ MAX_CONFIDENT_WRONG = {"clean": 3, "telephone": 5, "noisy": 4}
 
 def decided(entry: dict, *, length: int | None = None) -> tuple[str | None, bool]:
     """What transcribe() concludes from the recorded readings: the code, and whether it is confident."""
-    code, confidence = code_from_text(entry["transcript"], length=length)
-    if confidence == CONFIDENT and code not in PROMPT_CODES:
-        # No check recorded: a rule change made this first pass confident; unconfirmed.
-        return code, "check" in entry and hears(code, entry["check"])
+    readings = [Reading("first", (entry["transcript"],))]
+    if entry.get("check"):
+        readings.append(Reading("check", (entry["check"],)))
     if "halves" in entry:
-        agreed = agreed_code(entry["halves"].split(" | "), entry["transcript"], length=length)
-        if agreed is not None:
-            return agreed, True
-    return code, False
+        readings.append(Reading("halves", tuple(entry["halves"].split(" | "))))
+    code = agreed(readings, length)
+    return (code, True) if code is not None else (best_guess(readings, length)[0], False)
 
 
 def counts(*, with_length: bool) -> tuple[Counter, Counter]:
