@@ -112,13 +112,13 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
         f"speech {'normalised to one level' if decoding.normalise else 'as recorded'}, ten-digit prompt, "
         f"temperatures {', '.join(str(t) for t in decoding.temperatures)}, timestamps "
         f"{'on' if decoding.timestamps else 'off'}; "
-        + (f"a confident code is checked by a second pass (plain prompt, timestamps "
-           f"{'on' if decoding.check.timestamps else 'off'}) and stays confident only if it hears the code."
-           if decoding.check else "no check pass.")
-        + (" A first pass with no code said twice gets another chance: the call cut at the pause in its middle, each "
-           "part read alone (the check's decoding); both parts saying a code the first pass heard too makes it "
-           "confident. No second reading after a first pass that fell back to a warmer temperature."
-           if decoding.halves else ""),
+        + (f"every call is read again by a check (plain prompt, timestamps "
+           f"{'on' if decoding.check.timestamps else 'off'})"
+           + (", and when the two do not agree, cut at the pause in its middle and each part read alone (the "
+              "check's decoding)" if decoding.halves else "")
+           + ". A code is confident when one reading says it twice, another reading hears it and no reading says "
+             "another code twice. No second reading after a first pass that fell back to a warmer temperature."
+           if decoding.check else "one pass, no check."),
         "",
         table(rows),
         "",
