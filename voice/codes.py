@@ -267,3 +267,13 @@ def hears(code: str, text: str) -> bool:
     is only confirming a code the first pass read twice, not proposing one.
     """
     return any(code in run.lead + run.digits + run.tail for run in runs(text))
+
+
+def doubts(code: str, text: str) -> bool:
+    """Whether text says a code of the same length one digit away (4913 for 4813): a reading that
+    heard one of the code's digits differently."""
+    for run in runs(text):
+        for occurrence in _occurrences(run, len(code)):
+            if len(occurrence) == len(code) and sum(a != b for a, b in zip(occurrence, code)) == 1:
+                return True
+    return False

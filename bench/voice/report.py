@@ -114,10 +114,11 @@ def publish(rows: list[dict], rss_mb: float, *, decoding, machine: str, seed: in
         f"{'on' if decoding.timestamps else 'off'}; "
         + (f"every call is read again by a check (plain prompt, timestamps "
            f"{'on' if decoding.check.timestamps else 'off'})"
-           + (", and when the two do not agree, cut at the pause in its middle and each part read alone (the "
-              "check's decoding)" if decoding.halves else "")
-           + ". A code is confident when one reading says it twice, another reading hears it and no reading says "
-             "another code twice. No second reading after a first pass that fell back to a warmer temperature."
+           + (", and cut at the pause in its middle with each part read alone (the check's decoding)"
+              if decoding.halves else "")
+           + ". A code is confident when one reading says it twice, another reading hears it, no reading says "
+             "another code twice and no half says it with one digit changed. No second reading after a first "
+             "pass that fell back to a warmer temperature."
            if decoding.check else "one pass, no check."),
         "",
         table(rows),

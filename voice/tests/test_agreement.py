@@ -57,3 +57,23 @@ def test_an_unconfirmed_call_guesses_the_first_readings_code_then_the_next():
     assert best_guess(readings("Your code is 4 8 2 9.", "Your code is 4 8 2 7. Again 4 8 2 7.")) == ("4829", "uncertain")
     assert best_guess(readings("Hello.", "Your code is 4 8 2 7.")) == ("4827", "uncertain")
     assert best_guess(readings("Hello.", "Goodbye.")) == (None, "none")
+
+
+@pytest.mark.parametrize(("said", "first", "check", "halves"), [
+    # First pass and check agree on a wrong digit; one half, read alone, heard it right: doubted.
+    ("4513", "Welcome to this code. Your 1 type pass code is 4 8 1 3. Once again, have it 4 8 1 3. Thank you.",
+     "Welcome to this code. Your one type pass code is 4 8 1 3. Once again, have it 4 8 1 3. Thank you.",
+     ["Welcome to this code. Your one time pass code is 4 9 1 3.", "Once again, have it for 8 1 3 and 2."]),
+    ("8974", "Your verification code is 8 8 7 4. Again, your code is 8 8 7 4.",
+     "Your verification code is 8 8 7 4. Again, your code is 8 8 7 4.",
+     ["Your verification code is 8 9 7 4.", "Again, your code in 8 9 1 4."]),
+])
+def test_a_half_that_hears_one_digit_differently_doubts_the_code(said, first, check, halves):
+    assert agreed(readings(first, check), 4) is not None
+    assert agreed(readings(first, check, halves), 4) is None
+
+
+def test_only_the_halves_doubt_a_whole_reading_that_garbled_one_repetition_does_not():
+    first = "Your code is 4 8 2 9. Your code is 4 8 2 9."
+    check = "Your code is 4 8 2 9. Your code is 4 3 2 9."
+    assert agreed(readings(first, check)) == "4829"

@@ -156,3 +156,11 @@ def test_with_the_services_code_length_only_codes_of_that_length_compete():
 def test_a_code_length_outside_4_to_8_is_refused():
     with pytest.raises(ValueError):
         code_from_text("code 1 2 3 4 5 6 7 8 9", length=9)
+
+
+def test_doubts_a_code_said_with_one_digit_changed():
+    from voice.codes import doubts
+    assert doubts("4813", "Your one time pass code is 4 9 1 3.")
+    assert not doubts("4813", "Your code is 4 8 1 3.")
+    assert not doubts("4813", "Your code is 4 9 9 3.")  # two digits off: another code, not a doubt
+    assert not doubts("4813", "call 1 800 555 0199")
