@@ -215,6 +215,14 @@ def _guesses(found: list[Run]) -> list[str]:
     return guesses
 
 
+def _soundalike_completes(run: Run, occurrence: str, length: int | None) -> bool:
+    """With the service's code length known, a soundalike at one edge of a run one digit short
+    is that digit ("is to 1 7 3 8 0" for a 6-digit code is 217380): the run cannot be the code
+    without it. Unknown length, or a run of the right length already: the soundalike is a word."""
+    return (length is not None and len(occurrence) == length and len(run.digits) == length - 1
+            and occurrence in (run.lead + run.digits, run.digits + run.tail))
+
+
 def code_from_text(text: str, *, length: int | None = None) -> tuple[str | None, str]:
     """The code said in text, and CONFIDENT, UNCERTAIN or NONE (then the code is None).
 
@@ -232,7 +240,7 @@ def code_from_text(text: str, *, length: int | None = None) -> tuple[str | None,
         for occurrence in _occurrences(run, length):
             counts[occurrence] += 1
             order.append(occurrence)
-            if run.ragged:
+            if run.ragged and not _soundalike_completes(run, occurrence, length):
                 ragged.add(occurrence)
     repeated = [code for code, n in counts.items() if n >= 2]
     # With a known length, a run of another length said twice is not a rival code (a phone number

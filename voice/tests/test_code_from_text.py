@@ -164,3 +164,16 @@ def test_doubts_a_code_said_with_one_digit_changed():
     assert not doubts("4813", "Your code is 4 8 1 3.")
     assert not doubts("4813", "Your code is 4 9 9 3.")  # two digits off: another code, not a doubt
     assert not doubts("4813", "call 1 800 555 0199")
+
+
+def test_with_the_services_code_length_a_soundalike_completing_a_short_run_is_its_digit():
+    # Real first passes (flite, telephone band): "two" heard as "to", "four" as "for".
+    text = "Welcome to Telegram. Your one time pass code is to 1 7 3 8 0. Once again, that is to 1 7 3 8 0. Thank you."
+    assert code_from_text(text, length=6) == ("217380", CONFIDENT)
+    assert code_from_text(text)[1] == UNCERTAIN
+    assert code_from_text("Hello, this is your verification code for 1 1 7. I repeat for 1 1 7.", length=4) == (
+        "4117", CONFIDENT)
+    # The run already has the length: the soundalike may be a word or a lost digit, never confident.
+    assert code_from_text("Your code for 4 8 2 9. Again, for 4 8 2 9.", length=4)[1] == UNCERTAIN
+    # Two digits short: not completed by one soundalike.
+    assert code_from_text("Your code is to 1 7 3. Again, to 1 7 3.", length=5)[1] != CONFIDENT

@@ -46,11 +46,11 @@ def test_the_rules_find_as_many_right_and_no_more_wrong_confident_codes_than_whe
         assert wrong[condition] <= MAX_CONFIDENT_WRONG[condition], (condition, wrong)
 
 
-def test_the_services_code_length_only_ever_takes_wrong_codes_away_here():
-    # The same readings with each call's length known: never a wrong code more, and on this set
-    # never a right code fewer either (the readings of another length were all wrong).
+def test_the_services_code_length_never_adds_a_wrong_code_here():
+    # The same readings with each call's length known: never a wrong code more; a right one more
+    # only where a soundalike completes a run one digit short ("to 1 7 3 8 0" for 217380).
     right, wrong = counts(with_length=False)
     right_known, wrong_known = counts(with_length=True)
     for condition in MIN_CONFIDENT_RIGHT:
         assert wrong_known[condition] <= wrong[condition]
-        assert right_known[condition] == right[condition]
+        assert right_known[condition] >= right[condition]
