@@ -21,7 +21,7 @@ from django.utils.html import format_html
 from accounts import services as accounts
 from accounts.admin import BULK_LIMIT, MOVE_MONEY_PERMISSION, LedgerEntryInline, ReadOnlyMixin
 from providers.base import ProviderUnavailable
-from verifications import routing, selectors, services
+from verifications import code_length, routing, selectors, services
 from verifications.errors import WrongState
 from verifications.models import (
     Capability, Country, Message, PricingSettings, PricingTier, ProviderName, ProviderOffer, Route, Service,
@@ -134,10 +134,20 @@ class ServiceAdmin(admin.ModelAdmin):
     list_select_related = ("tier",)
     list_filter = ("tier", "enabled", MarginFilter, "supports_sms", "supports_voice")
     search_fields = ("name", "slug", "provider_service_name", "protocol_code")
-    readonly_fields = ("prices",)
+    readonly_fields = ("prices", "code_length_in_use")
 
     def get_changelist(self, request, **kwargs):
         return ServiceChangeList
+
+    @admin.display(description="code length in use for voice calls")
+    def code_length_in_use(self, obj):
+        if obj.pk is None:
+            return "—"
+        if obj.voice_code_length:
+            return f"{obj.voice_code_length} (set above)"
+        length = code_length.inferred(obj.pk)
+        return (f"{length} (the service's recent codes)" if length
+                else "any 4–8 (not set, and the recent codes do not agree on one length)")
 
     @staticmethod
     def _pricing(obj):

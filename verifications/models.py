@@ -247,6 +247,9 @@ class Verification(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["user", "-created_at"]),
+            # A service's latest completed verifications (verifications.code_length).
+            models.Index(fields=["service", "-created_at"], condition=Q(status="completed"),
+                         name="verification_service_completed"),
             models.Index(fields=["status", "expires_at"]),
             # Partial: the claim query scans only the open verifications, however large history grows.
             models.Index(fields=["next_check_at"], condition=Q(next_check_at__isnull=False),

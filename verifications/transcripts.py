@@ -19,6 +19,7 @@ from django.utils import timezone
 import voice
 from hooks import events as webhook_events
 from verifications import polling
+from verifications.code_length import code_length
 from verifications.errors import WrongState
 from verifications.models import Verification, VoiceCall
 from verifications.services.common import BUMP
@@ -52,7 +53,7 @@ def transcribe(call_id: int, *, model: str = "primary") -> str:
     try:
         with default_storage.open(call.recording.name, "rb") as f:
             audio = f.read()
-        result = voice.transcribe(audio, model=model, code_length=call.verification.service.voice_code_length)
+        result = voice.transcribe(audio, model=model, code_length=code_length(call.verification.service))
     except voice.TranscriptionUnavailable as exc:
         log.warning("call %s: transcription unavailable: %s", call.pk, exc)
         return _unavailable(call)

@@ -108,6 +108,26 @@ def test_a_code_of_another_length_than_the_services_is_only_a_guess_and_still_co
     assert (call["transcription_status"], call["code"], call["code_confidence"]) == ("done", "381504", "uncertain")
 
 
+@needs_speech
+def test_with_no_length_set_the_services_recent_codes_give_it(bought, alice, fake, django_capture_on_commit_callbacks):
+    # Five completed verifications of this service whose SMS codes all have 8 digits: 381504 cannot be its code.
+    from django.utils import timezone
+
+    from verifications.models import Message
+
+    for i in range(5):
+        done = Verification.objects.create(user=alice, service=bought.service, country=bought.country,
+                                           capability="sms", provider=bought.provider, price=Decimal("1.00"),
+                                           status=Verification.Status.COMPLETED)
+        Message.objects.create(verification=done, provider=bought.provider, provider_message_id=f"earlier-{i}",
+                               text=f"Your code is 1234567{i}", code=f"1234567{i}", received_at=timezone.now())
+    fake.fake.deliver_call(bought.provider_ref, recording=CONFIDENT_RECORDING)
+    body = poll(api_for(alice), bought, django_capture_on_commit_callbacks)
+    [call] = body["calls"]
+    assert body["status"] == "completed" and body["code"] is None
+    assert (call["code"], call["code_confidence"]) == ("381504", "uncertain")
+
+
 def test_a_recording_that_404s_is_not_available_yet_and_does_not_complete_until_fetched(
         bought, alice, fake, django_capture_on_commit_callbacks, settings):
     settings.VOICE_MODEL_DIR = "/nonexistent-model"  # transcription is not what this test is about
