@@ -145,9 +145,13 @@ class ServiceAdmin(admin.ModelAdmin):
             return "—"
         if obj.voice_code_length:
             return f"{obj.voice_code_length} (set above)"
-        length = code_length.inferred(obj.pk)
-        return (f"{length} (the service's recent codes)" if length
-                else "any 4–8 (not set, and the recent codes do not agree on one length)")
+        length = code_length.code_length(obj)  # what transcription uses: the cached answer
+        return (f"{length} (the service's recent SMS codes)" if length
+                else "any 4–8 (not set, and the recent SMS codes do not agree on one length)")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        code_length.forget(obj.pk)  # an emptied length: infer afresh, not from an hour-old answer
 
     @staticmethod
     def _pricing(obj):

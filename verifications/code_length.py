@@ -1,12 +1,14 @@
 """How many digits a service's codes have, for reading its voice calls (voice.code_from_text).
 
 Staff may say so (Service.voice_code_length, the service's admin page). Otherwise the service's own
-recent codes do: the SMS codes and confident voice codes of its latest completed verifications,
-when there are at least AGREEING of them and all have one length. With the length known a reading
-of another length is never confident, which on bench/voice's report set made every confident
-telephone-band code right (68/68) against 64/66 with any length (bench/voice/results.md). An
-inferred length can only make a code less sure, never a wrong one confident: a service whose codes
-vary in length infers nothing.
+recent SMS codes do: those of its latest completed verifications, when there are at least AGREEING
+of them, all numeric and of one length. With the length known, a reading of another length is
+never confident, which on bench/voice's report set made every confident telephone-band code right
+(68/68, against 64/66 with any length; bench/voice/results.md). A length also lets rivals of
+other lengths drop out and a soundalike complete a run one digit short, so a wrong length could
+make a wrong code confident: hence SMS codes only (a voice code read with the inferred length
+would confirm its own length), unanimity, and nothing inferred from a service whose codes are of
+several kinds.
 """
 from __future__ import annotations
 
@@ -15,11 +17,11 @@ import re
 from django.core.cache import cache
 
 from namaskah import cache as shared_cache
-from verifications.models import Message, Service, Verification, VoiceCall
+from verifications.models import Message, Service, Verification
 
 RECENT = 20  # completed verifications looked at
 AGREEING = 5  # numeric codes of one length, at least
-# The answer is kept this long per service (one query of two small lookups when it runs out).
+# The answer is kept this long per service (two small queries when it runs out).
 TTL = 3600
 NUMERIC = re.compile(r"\d{4,8}")
 
@@ -38,14 +40,12 @@ def code_length(service: Service) -> int | None:
 
 
 def inferred(service_id: int) -> int | None:
-    """The one length of the service's recent numeric codes, if at least AGREEING of them agree."""
+    """The one length of the service's recent SMS codes, if at least AGREEING of them, all numeric, agree."""
     recent = list(Verification.objects.filter(service_id=service_id, status=Verification.Status.COMPLETED)
                   .order_by("-created_at").values_list("pk", flat=True)[:RECENT])
     if not recent:
         return None
-    codes = [*Message.objects.filter(verification_id__in=recent).exclude(code="").values_list("code", flat=True),
-             *VoiceCall.objects.filter(verification_id__in=recent, code_confidence=VoiceCall.Confidence.CONFIDENT)
-             .exclude(code="").values_list("code", flat=True)]
+    codes = list(Message.objects.filter(verification_id__in=recent).exclude(code="").values_list("code", flat=True))
     lengths = {len(code) for code in codes if NUMERIC.fullmatch(code)}
     numeric = sum(1 for code in codes if NUMERIC.fullmatch(code))
     # Any non-numeric code (G-482913, AB12CD) or a second length: the service's codes are not one kind.
@@ -55,5 +55,5 @@ def inferred(service_id: int) -> int | None:
 
 
 def forget(service_id: int) -> None:
-    """Drop the cached answer (staff changed the service's length; tests)."""
+    """Drop the cached answer (the service's admin page saves it)."""
     shared_cache.call(lambda: cache.delete(f"verifications:code-length:{service_id}"))
