@@ -56,6 +56,8 @@ class Run:
     digits: str = ""
     # A soundalike touched this run from outside: it may be one digit longer than it looks.
     ragged: bool = False
+    # A word the decoder writes for an unclear digit ("i", "or") touched it: a digit may be lost.
+    misheard: bool = False
     lead: str = ""
     tail: str = ""
     # Digit positions where the decoder wrote a pause (punctuation) or started or ended a numeral
@@ -120,9 +122,9 @@ def runs(text: str) -> list[Run]:
             if touches_run and touches_next:
                 if token in MISHEARD:
                     # "6 or 9 5": a lost digit or a word; both runs are ragged either way.
-                    current.ragged = True
+                    current.ragged = current.misheard = True
                     _close(found, current)
-                    current = Run(ragged=True)
+                    current = Run(ragged=True, misheard=True)
                     previous_word, paused = token, False
                     continue
                 digits = SOUNDALIKES[token]
@@ -133,7 +135,7 @@ def runs(text: str) -> list[Run]:
             elif touches_next:
                 # Leading soundalike ("is for 8 2 9"): the run that follows is ragged.
                 _close(found, current)
-                current = Run(ragged=True, lead=SOUNDALIKES.get(token, ""))
+                current = Run(ragged=True, misheard=token in MISHEARD, lead=SOUNDALIKES.get(token, ""))
                 previous_word, paused = token, False
                 continue
         if digits is None:
@@ -219,7 +221,9 @@ def _soundalike_completes(run: Run, occurrence: str, length: int | None) -> bool
     """With the service's code length known, a soundalike at one edge of a run one digit short
     is that digit ("is to 1 7 3 8 0" for a 6-digit code is 217380): the run cannot be the code
     without it. Unknown length, or a run of the right length already: the soundalike is a word."""
+    # Exactly one soundalike edge ("to 1 2 3 4 5 6 7 to" could be either digit), and no misheard word.
     return (length is not None and len(occurrence) == length and len(run.digits) == length - 1
+            and not run.misheard and bool(run.lead) != bool(run.tail)
             and occurrence in (run.lead + run.digits, run.digits + run.tail))
 
 

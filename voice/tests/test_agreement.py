@@ -60,7 +60,8 @@ def test_an_unconfirmed_call_guesses_the_first_readings_code_then_the_next():
 
 
 @pytest.mark.parametrize(("said", "first", "check", "halves"), [
-    # First pass and check agree on a wrong digit; one half, read alone, heard it right: doubted.
+    # First pass and check agree on a code with a wrong digit (4813 for 4513; 8874 for 8974); one half,
+    # read alone, heard that digit otherwise (4913; 8974): doubted, whether or not the half was right.
     ("4513", "Welcome to this code. Your 1 type pass code is 4 8 1 3. Once again, have it 4 8 1 3. Thank you.",
      "Welcome to this code. Your one type pass code is 4 8 1 3. Once again, have it 4 8 1 3. Thank you.",
      ["Welcome to this code. Your one time pass code is 4 9 1 3.", "Once again, have it for 8 1 3 and 2."]),
@@ -69,7 +70,7 @@ def test_an_unconfirmed_call_guesses_the_first_readings_code_then_the_next():
      ["Your verification code is 8 9 7 4.", "Again, your code in 8 9 1 4."]),
 ])
 def test_a_half_that_hears_one_digit_differently_doubts_the_code(said, first, check, halves):
-    assert agreed(readings(first, check), 4) is not None
+    assert agreed(readings(first, check), 4) not in (None, said)  # wrong, and confident without the halves
     assert agreed(readings(first, check, halves), 4) is None
 
 

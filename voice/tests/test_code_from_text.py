@@ -177,3 +177,7 @@ def test_with_the_services_code_length_a_soundalike_completing_a_short_run_is_it
     assert code_from_text("Your code for 4 8 2 9. Again, for 4 8 2 9.", length=4)[1] == UNCERTAIN
     # Two digits short: not completed by one soundalike.
     assert code_from_text("Your code is to 1 7 3. Again, to 1 7 3.", length=5)[1] != CONFIDENT
+    # A soundalike at both edges: either could be the missing digit.
+    assert code_from_text("Code to 1 2 3 4 5 6 7 to. Again to 1 2 3 4 5 6 7 to.", length=8)[1] != CONFIDENT
+    # A word for an unclear digit at the other edge: a digit may be lost there instead.
+    assert code_from_text("Code or 1 7 3 8 0 to repeat. Again or 1 7 3 8 0 to repeat.", length=6)[1] != CONFIDENT
