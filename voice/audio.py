@@ -76,3 +76,22 @@ def pause_in_the_middle(samples: np.ndarray) -> int | None:
         if gap > 1 and low <= middle <= high and (best is None or gap > best[1]):
             best = (middle, int(gap))
     return None if best is None else best[0] * FRAME
+
+
+# Kept around the speech when trimming: a breath before the first word, the end of the last one.
+TRIM_BEFORE, TRIM_AFTER = SAMPLE_RATE // 5, SAMPLE_RATE * 3 // 10
+
+
+def trim_silence(samples: np.ndarray) -> np.ndarray:
+    """The samples from just before the first speech frame to just after the last (all of them
+    when nothing stands out as speech): the same call in other 30-second windows and frames."""
+    frames = len(samples) // FRAME
+    if frames == 0:
+        return samples
+    rms = np.sqrt(np.mean(np.square(samples[: frames * FRAME].reshape(frames, FRAME), dtype=np.float64), axis=1))
+    if rms.max() == 0:
+        return samples
+    spoken = np.flatnonzero(rms >= SPEECH_FLOOR * rms.max())
+    start = max(0, int(spoken[0]) * FRAME - TRIM_BEFORE)
+    end = min(len(samples), (int(spoken[-1]) + 1) * FRAME + TRIM_AFTER)
+    return samples[start:end]

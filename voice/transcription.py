@@ -5,17 +5,19 @@ was tuned with bench/voice on its tuning set only (see results.md): the speech b
 (voice.audio), beam search, English only, no VAD (it cut digits), a short temperature fallback
 capped in tokens so a looping decode ends, and a digit prompt.
 
-Three readings, and two must agree. The decoder reads the code said twice as two equal runs of
-digits, but those are not two independent hearings: the second copies the first within one window,
-and the prompt's own digits leak into codes ("0 7 6 3" heard as "0 5 6 3" after a prompt saying
-"0 5 7 6"). So every call is read again by a check (another prompt, no timestamp tokens), and cut
-at the pause in its middle with each repetition read alone (the halves: the decoder cannot copy one
-reading into the other). A code is confident when one reading says it twice, another reading hears
-it, no reading says another code twice, and no half says it with one digit changed (agreed()). On
-the tuning sets (seeds 1-4, telephone band) this made about as many calls confident as round 3's
-rules with half the wrong codes left once the service's code length is known. A first pass that
-fell back to a warmer decoding gets no second reading: it heard the call badly, and it is the
-slowest path. Three readings of a 15-second call took 2.0 s median, 2.6 s at most on 2 cores.
+Up to three readings, and two must agree. The decoder reads the code said twice as two equal runs
+of digits, but those are not two independent hearings: the second copies the first within one
+window, and the prompt's own digits leak into codes ("0 7 6 3" heard as "0 5 6 3" after a prompt
+saying "0 5 7 6"). So every call is read again by a check (the plain prompt, which lacks the
+ten-digit prompt's "0 5 7 6", and no timestamp tokens), and cut at the pause in its middle with
+each repetition read alone (the halves, with the check's decoding: the decoder cannot copy one
+repetition into the other). A code is confident when one reading says it twice, another reading
+hears it, no reading says another code twice, and no half says it with one digit changed
+(agreed()). A call with no pause to cut at gets two readings; a first pass that fell back to a
+warmer decoding gets no second one (it heard the call badly, and it is the slowest path). On the
+tuning sets (seeds 1-4, telephone band) this made about as many calls confident as round 3's rules
+with half the wrong codes left once the service's code length is known; three readings of a
+15-second call took about 2 s on 2 cores (bench/voice/results.md).
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from voice.audio import SAMPLE_RATE, UndecodableAudio, decode, normalise, pause_in_the_middle
+from voice.audio import SAMPLE_RATE, UndecodableAudio, decode, normalise, pause_in_the_middle, trim_silence
 from voice.codes import CONFIDENT, NONE, UNCERTAIN, code_from_text, doubts, hears
 from voice.weights import TranscriptionUnavailable, default_directory, load
 
@@ -65,10 +67,13 @@ class Decoding:
     # A 15-second call says ~60 tokens; a decoder that loops stops here instead of using 448.
     max_new_tokens: int = 128
     normalise: bool = True
-    # The pass that must hear a confident code again for it to stay confident (None: no check).
+    # Read the call with its leading and trailing silence cut ("Transcribe again": other frames).
+    trim: bool = False
+    # The second reading of the whole call (None: none).
     check: Decoding | None = None
-    # When the passes above leave the call unconfirmed: the call cut at the pause in its middle (between
-    # the code and its repetition) and each part read alone by this decoding (None: never).
+    # The third: the call cut at the pause in its middle (between the code and its repetition) and
+    # each part read alone by this decoding (None: never). With neither check nor halves, the
+    # first pass's own word stands (benchmark variants).
     halves: Decoding | None = None
 
 
@@ -81,9 +86,14 @@ def primary_decoding() -> Decoding:
 
 
 def again_decoding() -> Decoding:
-    """The second pass with the same weights: the two passes swapped, so it errs elsewhere."""
+    """"Transcribe again" with the same weights: the whole-call readings see the call with its
+    silences trimmed, so the decoder's 30-second window and frames fall elsewhere and it errs
+    elsewhere; the halves are the primary's, so a doubt stays a doubt. On the tuning sets (seeds
+    1-4, telephone, offline) this pass alone was as good as the primary (72.5 % confident, 259/261
+    right with the code length), and reading again the calls the primary left uncertain made 75 %
+    of them confident, 268/270 right."""
     primary = primary_decoding()
-    return replace(primary.check, name="again", check=replace(primary, name="check", check=None, halves=None))
+    return replace(primary, name="again", trim=True, check=replace(primary.check, trim=True))
 
 
 @dataclass(frozen=True)
@@ -95,9 +105,10 @@ class Transcript:
     decoding: str  # "primary" or "again"
     audio_seconds: float
     seconds: float  # wall time to decode and transcribe
-    # What the check pass wrote when it ran (a confident first pass), for the benchmark and logs.
+    # What the check wrote (None: it did not run: the first pass fell back, or no check), for the
+    # benchmark and logs.
     check_text: str | None = None
-    # What the two halves' decodings wrote when they ran (an unconfirmed call), " | " between them.
+    # What the two halves wrote, " | " between them (None: not run, or no pause to cut at).
     halves_text: str | None = None
 
 
@@ -139,7 +150,12 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     # A verification call lasts seconds; a long recording is cut rather than tying up a worker.
     samples = samples[: settings.VOICE_MAX_SECONDS * SAMPLE_RATE]
     levelled = normalise(samples)
-    text, fell_back = _decode(whisper, levelled if decoding.normalise else samples, decoding)
+
+    def audio_for(reading: Decoding):
+        audio = levelled if reading.normalise else samples
+        return trim_silence(audio) if reading.trim else audio
+
+    text, fell_back = _decode(whisper, audio_for(decoding), decoding)
     readings = [Reading("first", (text,))]
     check_text = halves_text = code = None
     # A first pass that needed a warmer decoding (it looped, or read nothing likely) heard the call
@@ -147,11 +163,11 @@ def transcribe(audio: bytes | str | os.PathLike, *, model: str = "primary", deco
     if not fell_back:
         if decoding.check is not None:
             check = decoding.check
-            check_text = _read(whisper, levelled if check.normalise else samples, check)
+            check_text = _read(whisper, audio_for(check), check)
             readings.append(Reading("check", (check_text,)))
         # The halves for every call, also one the first two readings agree on: they may doubt it.
         if decoding.halves is not None:
-            parts = _read_halves(whisper, levelled if decoding.halves.normalise else samples, decoding.halves)
+            parts = _read_halves(whisper, audio_for(decoding.halves), decoding.halves)
             if parts is not None:
                 halves_text = " | ".join(parts)
                 readings.append(Reading("halves", tuple(parts)))
@@ -204,10 +220,11 @@ def agreed(readings: list[Reading], length: int | None = None) -> str | None:
     """The code that two readings of the call agree on, or None.
 
     A reading is *sure* of a code it says twice (voice.code_from_text's confident); the code is
-    agreed when one reading is sure of it, another hears it too (the same digits in a row), and no
-    reading is sure of another code. Two repetitions within one reading are not two hearings (the
-    decoder copies its first reading, a prompt's digits leak into both); two readings with other
-    prompts, other timestamps or other windows of the audio err apart.
+    agreed when one reading is sure of it, another hears it too (the same digits in a row), no
+    reading is sure of another code, and no half says it with one digit changed. Two repetitions
+    within one reading are not two hearings (the decoder copies its first reading, a prompt's digits
+    leak into both); readings with another prompt, without timestamp tokens or over another window
+    of the audio err apart more often.
     """
     sure = {code for code, confidence in (reading.says(length) for reading in readings) if confidence == CONFIDENT}
     if len(sure) != 1:

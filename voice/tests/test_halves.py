@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from voice import CONFIDENT, transcribe
-from voice.audio import FRAME, SAMPLE_RATE, pause_in_the_middle
+from voice.audio import FRAME, SAMPLE_RATE, pause_in_the_middle, trim_silence
 from voice.tests.conftest import MOCK_RECORDINGS, mock_recordings, needs_speech
-from voice.transcription import agreed_code, primary_decoding
+from voice.transcription import again_decoding, agreed_code, primary_decoding
 
 
 def speech_and_pauses(*pattern: tuple[str, float]) -> np.ndarray:
@@ -128,3 +128,27 @@ def test_every_call_is_read_three_times_when_the_first_pass_did_not_fall_back():
 def test_the_parts_agree_on_a_code_only_when_both_say_it_and_the_first_pass_heard_it(said, first, parts, length,
                                                                                       agreed):
     assert agreed_code(parts, first, length=length) == agreed
+
+
+def test_transcribe_again_reads_the_trimmed_call_and_keeps_the_primarys_halves():
+    # The halves are the primary's, so a code a half doubted is doubted again; the whole-call
+    # readings see the call without its leading and trailing silence (other frames).
+    primary, again = primary_decoding(), again_decoding()
+    assert again.halves == primary.halves and not again.halves.trim
+    assert again.trim and again.check.trim
+    assert replace(again, name="primary", trim=False, check=replace(again.check, trim=False)) == primary
+
+
+@needs_speech
+def test_transcribe_again_reads_all_three_and_finds_the_code():
+    recording = mock_recordings()[0]
+    result = transcribe(MOCK_RECORDINGS / recording["file"], model="second")
+    assert result.decoding == "again" and result.check_text is not None and result.halves_text is not None
+    assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
+
+
+def test_trimming_keeps_the_speech_and_a_little_around_it():
+    samples = speech_and_pauses(("p", 2.0), ("s", 1.0), ("p", 0.5), ("s", 1.0), ("p", 3.0))
+    trimmed = trim_silence(samples)
+    assert abs(len(trimmed) / SAMPLE_RATE - (0.2 + 2.5 + 0.3)) <= 2 * FRAME / SAMPLE_RATE
+    assert len(trim_silence(np.zeros(SAMPLE_RATE, np.float32))) == SAMPLE_RATE
