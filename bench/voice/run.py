@@ -67,17 +67,25 @@ def variants() -> dict[str, Decoding]:
     """Decodings compared while tuning; "primary" is what the product runs."""
     base = primary_decoding()
     replace = dataclasses.replace
+
+    def everywhere(name: str, **change) -> Decoding:
+        # One change to the first pass, the check and the halves alike.
+        return replace(base, name=name, **change, check=replace(base.check, **change),
+                       halves=replace(base.halves, **change))
+
     return {
         "primary": base,
-        "nocheck": replace(base, name="nocheck", check=None),
+        # One reading: the first pass's own word (no check, no halves).
+        "nocheck": replace(base, name="nocheck", check=None, halves=None),
         "nohalves": replace(base, name="nohalves", halves=None),
-        "nonorm": replace(base, name="nonorm", normalise=False, check=replace(base.check, normalise=False)),
-        "plainprompt": replace(base, name="plainprompt", prompt=CHECK_PROMPT, check=None),
+        "nonorm": everywhere("nonorm", normalise=False),
+        "plainprompt": replace(base, name="plainprompt", prompt=CHECK_PROMPT, check=None, halves=None),
         "notimestamps": replace(base, name="notimestamps", timestamps=False),
-        "nofallback": replace(base, name="nofallback", temperatures=(0.0,), check=replace(base.check, temperatures=(0.0,))),
-        "beam3": replace(base, name="beam3", beam_size=3, check=replace(base.check, beam_size=3)),
+        "nofallback": replace(base, name="nofallback", temperatures=(0.0,)),
+        "beam3": everywhere("beam3", beam_size=3),
         "vad": replace(base, name="vad", vad=True),
-        "noprompt": replace(base, name="noprompt", prompt=None, check=None),
+        "noprompt": replace(base, name="noprompt", prompt=None, check=None, halves=None),
+        "trimmed": everywhere("trimmed", trim=True),
         "again": again_decoding(),
     }
 
