@@ -252,11 +252,6 @@ def _read_halves(whisper, samples, decoding: Decoding) -> list[str] | None:
     return [_read(whisper, samples[:cut], decoding), _read(whisper, samples[cut:], decoding)]
 
 
-def agreed_code(parts: list[str], first: str, *, length: int | None = None) -> str | None:
-    """The code both parts of a cut call say, if the first pass over the whole call heard it too."""
-    return agreed([Reading("first", (first,)), Reading("halves", tuple(parts))], length)
-
-
 def _read(whisper, samples, decoding: Decoding) -> str:
     return _decode(whisper, samples, decoding)[0]
 

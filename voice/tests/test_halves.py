@@ -7,7 +7,7 @@ import pytest
 from voice import CONFIDENT, transcribe
 from voice.audio import FRAME, SAMPLE_RATE, pause_in_the_middle, trim_silence
 from voice.tests.conftest import MOCK_RECORDINGS, mock_recordings, needs_speech
-from voice.transcription import again_decoding, agreed_code, primary_decoding
+from voice.transcription import Reading, again_decoding, agreed, primary_decoding
 
 
 def speech_and_pauses(*pattern: tuple[str, float]) -> np.ndarray:
@@ -102,7 +102,7 @@ def test_every_call_is_read_three_times_when_the_first_pass_did_not_fall_back():
     assert result.check_text is not None and result.halves_text is not None
 
 
-@pytest.mark.parametrize(("said", "first", "parts", "length", "agreed"), [
+@pytest.mark.parametrize(("said", "first", "parts", "length", "expected"), [
     # Real outputs (bench/voice tuning set, telephone band): the first pass, then the two parts.
     ("70316174", "Your code is 7 0 3 1 6 1 7 4. Your code is 7 0 3 1 6 1 7 4.",
      ["Your code is 7 0 3 1 6 1 7 4", "Your code is 7 0 3 1 6 1 7 4"], None, "70316174"),
@@ -126,8 +126,8 @@ def test_every_call_is_read_three_times_when_the_first_pass_did_not_fall_back():
      ["Your code is 6 6 1 0.", "Again, your code is 6 6 1 0"], None, None),
 ])
 def test_the_parts_agree_on_a_code_only_when_both_say_it_and_the_first_pass_heard_it(said, first, parts, length,
-                                                                                      agreed):
-    assert agreed_code(parts, first, length=length) == agreed
+                                                                                      expected):
+    assert agreed([Reading("first", (first,)), Reading("halves", tuple(parts))], length) == expected
 
 
 def test_transcribe_again_reads_the_trimmed_call_and_keeps_the_primarys_halves():
