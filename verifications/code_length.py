@@ -46,10 +46,9 @@ def inferred(service_id: int) -> int | None:
     if not recent:
         return None
     codes = list(Message.objects.filter(verification_id__in=recent).exclude(code="").values_list("code", flat=True))
-    lengths = {len(code) for code in codes if NUMERIC.fullmatch(code)}
-    numeric = sum(1 for code in codes if NUMERIC.fullmatch(code))
+    lengths = {len(code) for code in codes}
     # Any non-numeric code (G-482913, AB12CD) or a second length: the service's codes are not one kind.
-    if len(lengths) == 1 and numeric >= AGREEING and numeric == len(codes):
+    if len(codes) >= AGREEING and len(lengths) == 1 and all(NUMERIC.fullmatch(code) for code in codes):
         return lengths.pop()
     return None
 

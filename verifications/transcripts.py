@@ -50,10 +50,12 @@ def transcribe(call_id: int, *, model: str = "primary") -> str:
     call = VoiceCall.objects.select_related("verification__service").filter(pk=call_id).first()
     if call is None or call.recording_state != VoiceCall.Recording.STORED:
         return Transcription.UNAVAILABLE
+    # Outside the try: a database error here is the task's to retry, not the call's "unavailable".
+    length = code_length(call.verification.service)
     try:
         with default_storage.open(call.recording.name, "rb") as f:
             audio = f.read()
-        result = voice.transcribe(audio, model=model, code_length=code_length(call.verification.service))
+        result = voice.transcribe(audio, model=model, code_length=length)
     except voice.TranscriptionUnavailable as exc:
         log.warning("call %s: transcription unavailable: %s", call.pk, exc)
         return _unavailable(call)

@@ -36,12 +36,18 @@ def decode(audio: bytes | str | os.PathLike) -> np.ndarray:
         raise UndecodableAudio(str(exc)) from exc
 
 
+def _frame_rms(samples: np.ndarray) -> np.ndarray:
+    """The RMS level of each whole 20 ms frame."""
+    frames = len(samples) // FRAME
+    return np.sqrt(np.mean(np.square(samples[: frames * FRAME].reshape(frames, FRAME), dtype=np.float64), axis=1))
+
+
 def normalise(samples: np.ndarray) -> np.ndarray:
     """The samples with their speech at SPEECH_LEVEL_DB RMS (gain at most MAX_GAIN_DB)."""
     frames = len(samples) // FRAME
     if frames == 0:
         return samples
-    rms = np.sqrt(np.mean(np.square(samples[: frames * FRAME].reshape(frames, FRAME), dtype=np.float64), axis=1))
+    rms = _frame_rms(samples)
     loudest = float(rms.max())
     if loudest == 0.0:
         return samples
@@ -61,7 +67,7 @@ def pause_in_the_middle(samples: np.ndarray) -> int | None:
     frames = len(samples) // FRAME
     if frames == 0:
         return None
-    rms = np.sqrt(np.mean(np.square(samples[: frames * FRAME].reshape(frames, FRAME), dtype=np.float64), axis=1))
+    rms = _frame_rms(samples)
     speech = rms >= SPEECH_FLOOR * rms.max() if rms.max() > 0 else np.zeros(frames, dtype=bool)
     spoken = np.flatnonzero(speech)
     if len(spoken) < 2:
@@ -88,7 +94,7 @@ def trim_silence(samples: np.ndarray) -> np.ndarray:
     frames = len(samples) // FRAME
     if frames == 0:
         return samples
-    rms = np.sqrt(np.mean(np.square(samples[: frames * FRAME].reshape(frames, FRAME), dtype=np.float64), axis=1))
+    rms = _frame_rms(samples)
     if rms.max() == 0:
         return samples
     spoken = np.flatnonzero(rms >= SPEECH_FLOOR * rms.max())

@@ -36,12 +36,21 @@ def test_it_never_cuts_in_the_silence_around_the_speech_or_near_its_edges():
     assert pause_in_the_middle(np.zeros(0, np.float32)) is None
 
 
+def cut_short(first: int | None = None, check: int | None = None):
+    """The product's decoding with its first pass and check stopped after so many tokens."""
+    primary = primary_decoding()
+    if first is not None:
+        primary = replace(primary, max_new_tokens=first, temperatures=(0.0,))
+    if check is not None:
+        primary = replace(primary, check=replace(primary.check, max_new_tokens=check))
+    return primary
+
+
 @needs_speech
 def test_a_code_the_first_pass_read_once_is_confident_when_the_check_says_it_twice():
     recording = mock_recordings()[0]
     # A first pass cut short after 18 tokens reads the code once ("… code 3 8 1 5 0 4 I repeat").
-    once = replace(primary_decoding(), max_new_tokens=18, temperatures=(0.0,))
-    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=once)
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=cut_short(first=18))
     assert recording["code"] in result.text.replace(" ", "")
     assert result.check_text is not None
     assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
@@ -51,9 +60,7 @@ def test_a_code_the_first_pass_read_once_is_confident_when_the_check_says_it_twi
 def test_a_code_no_whole_reading_says_twice_is_confident_when_both_halves_read_it():
     recording = mock_recordings()[0]
     # First pass and check both cut short after 18 tokens: each reads the code once.
-    primary = primary_decoding()
-    once = replace(primary, max_new_tokens=18, temperatures=(0.0,), check=replace(primary.check, max_new_tokens=18))
-    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=once)
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=cut_short(first=18, check=18))
     assert result.check_text is not None and result.halves_text is not None
     first, second = result.halves_text.split(" | ")
     assert recording["code"] in first.replace(" ", "") and recording["code"] in second.replace(" ", "")
@@ -65,9 +72,7 @@ def test_a_code_the_check_did_not_hear_is_confident_when_both_halves_read_it():
     recording = mock_recordings()[0]
     # A check that cannot hear a code (it writes at most two tokens) leaves the first pass's code
     # unconfirmed; the halves are the third reading, and they hear it.
-    primary = primary_decoding()
-    deaf = replace(primary, check=replace(primary.check, max_new_tokens=2))
-    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=deaf)
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=cut_short(check=2))
     assert result.check_text is not None and result.halves_text is not None
     assert (result.code, result.confidence) == (recording["code"], CONFIDENT)
 
@@ -77,9 +82,7 @@ def test_the_halves_alone_never_make_a_code_confident():
     recording = mock_recordings()[0]
     # First pass and check cut short after a few tokens have no code; the halves agree, but one
     # reading is not enough.
-    primary = primary_decoding()
-    short = replace(primary, max_new_tokens=4, temperatures=(0.0,), check=replace(primary.check, max_new_tokens=2))
-    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=short)
+    result = transcribe(MOCK_RECORDINGS / recording["file"], decoding=cut_short(first=4, check=2))
     assert result.halves_text is not None and result.check_text is not None
     assert result.confidence != CONFIDENT
 
